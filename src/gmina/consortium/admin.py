@@ -1,0 +1,102 @@
+"""The competence centre's admin. Only centre staff (``is_staff``) can sign in to it (Django's rule).
+
+Changes made here go through the same actions as everywhere else, so they are audited.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.http import HttpRequest
+
+from gmina.consortium import actions
+from gmina.consortium.actors import Actor
+from gmina.consortium.models import ApiToken, AuditEntry, Member, Membership, User
+
+admin.site.site_header = "gmina"
+admin.site.site_title = "gmina"
+
+
+@admin.register(Member)
+class MemberAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["name", "kind", "teryt", "active", "created_at"]
+    list_filter = ["kind", "active"]
+    search_fields = ["name", "teryt"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # members are deactivated, never deleted: their audit history stays
+
+    def save_model(self, request: HttpRequest, obj: Member, form: Any, change: bool) -> None:
+        actor = Actor.for_user(request.user)
+        fields = {name: getattr(obj, name) for name in ("name", "kind", "teryt", "active")}
+        if change:
+            saved = actions.update_member(actor, obj, **fields)
+        else:
+            saved = actions.create_member(actor, **fields)
+        obj.pk = saved.pk
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    list_display = ["username", "email", "is_staff", "is_active", "last_login"]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["user", "member", "role", "granted_at"]
+    list_filter = ["role", "member"]
+    autocomplete_fields = ["user"]
+
+    def save_model(self, request: HttpRequest, obj: Membership, form: Any, change: bool) -> None:
+        saved = actions.grant_role(
+            Actor.for_user(request.user), user=obj.user, member=obj.member, role=obj.role
+        )
+        obj.pk = saved.pk
+
+    def delete_model(self, request: HttpRequest, obj: Membership) -> None:
+        actions.revoke_role(Actor.for_user(request.user), obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for membership in queryset:
+            self.delete_model(request, membership)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Tokens are issued in the member's page (the secret is shown once); here they are listed and revoked."""
+
+    list_display = ["name", "member", "key_id", "can_write", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["member", "can_write"]
+    readonly_fields = [f.name for f in ApiToken._meta.fields]
+    actions = ["revoke_selected"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Revoke selected tokens")
+    def revoke_selected(self, request: HttpRequest, queryset: Any) -> None:
+        actor = Actor.for_user(request.user)
+        for token in queryset:
+            actions.revoke_api_token(actor, token)
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["at", "actor_label", "member", "action", "object_type", "object_repr"]
+    list_filter = ["action", "member", "object_type"]
+    search_fields = ["actor_label", "object_repr", "action"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
