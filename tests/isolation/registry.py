@@ -1,0 +1,110 @@
+"""Declarations for the tenant-isolation harness.
+
+Every URL route and every tenant-owned model must be declared here; ``test_meta.py`` fails
+when one is not. A later feature plugs in by adding its factories and route cases.
+
+Kinds of route case (checked as member A's manager, and as A's API token for API routes):
+
+* ``list``   GET lists or searches: answers 200, shows A's marker, never B's; API counts match
+  A's scoped count.
+* ``read``   GET one of B's objects: 404 (or 403), B's marker absent.
+* ``write``  POST/DELETE on one of B's objects: refused (403/404/405), nothing of B's changed.
+* ``attach`` POST creating an A-side object that points at B's objects: refused, nothing created.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import models
+
+from gmina.consortium.models import ApiToken, AuditEntry, Member, Membership, Role
+from tests.factories import Tenant
+
+# One object of each tenant-owned model, owned by the given tenant.
+MODEL_FACTORIES: dict[type[models.Model], Callable[[Tenant], models.Model]] = {
+    Member: lambda t: t.member,
+    Membership: lambda t: Membership.all_tenants.get(member=t.member, role=Role.MANAGER),
+    ApiToken: lambda t: t.token,
+    AuditEntry: lambda t: AuditEntry.all_tenants.filter(member=t.member).order_by("-id").first(),
+}
+
+Kwargs = Callable[[Tenant], dict[str, Any]]
+
+
+def pk_of(model: type[models.Model]) -> Kwargs:
+    return lambda t: {"pk": MODEL_FACTORIES[model](t).pk}
+
+
+@dataclass(frozen=True)
+class RouteCase:
+    name: str
+    kind: str  # list | read | write | attach
+    kwargs: Kwargs = field(default=lambda t: {})
+    method: str = "get"
+    query: Callable[[Tenant], dict[str, Any]] = field(default=lambda t: {})
+    data: Callable[[Tenant, Tenant], dict[str, Any]] = field(default=lambda a, b: {})
+    api: bool = False
+    models: tuple[type[models.Model], ...] = ()  # tenant models whose rows this route lists
+
+
+ROUTE_CASES: list[RouteCase] = [
+    # --- UI --------------------------------------------------------------------------------
+    RouteCase("home", "list", models=(Member, AuditEntry)),
+    RouteCase("member_list", "list", models=(Member,)),
+    RouteCase("member_detail", "read", pk_of(Member)),
+    RouteCase("member_detail", "list", lambda a: {"pk": a.member.pk}, models=(Membership, ApiToken)),
+    RouteCase("token_issue", "write", pk_of(Member), method="post", data=lambda a, b: {"name": "x"}),
+    RouteCase("role_grant", "write", pk_of(Member), method="post", data=lambda a, b: {"username": "u", "role": "viewer"}),
+    RouteCase("token_revoke", "write", pk_of(ApiToken), method="post"),
+    RouteCase("role_revoke", "write", pk_of(Membership), method="post"),
+    RouteCase("audit_list", "list", models=(AuditEntry,)),
+    RouteCase("audit_list", "list", query=lambda b: {"actor": "etamark"}, models=(AuditEntry,)),
+    RouteCase("audit_list", "list", query=lambda b: {"member": b.member.pk}),
+    RouteCase("audit_export", "list", models=(AuditEntry,)),
+    RouteCase("audit_export", "list", query=lambda b: {"member": b.member.pk}),
+    # --- API -------------------------------------------------------------------------------
+    RouteCase("api-root", "list", api=True),
+    RouteCase("whoami", "list", api=True, models=(Member,)),
+    RouteCase("member-list", "list", api=True, models=(Member,)),
+    RouteCase("member-detail", "read", pk_of(Member), api=True),
+    RouteCase("membership-list", "list", api=True, models=(Membership,)),
+    RouteCase("membership-detail", "read", pk_of(Membership), api=True),
+    RouteCase("membership-detail", "write", pk_of(Membership), method="delete", api=True),
+    RouteCase(
+        "membership-list",
+        "attach",
+        method="post",
+        api=True,
+        data=lambda a, b: {"member": b.member.pk, "username": a.manager.username, "role": "manager"},
+    ),
+    RouteCase("apitoken-list", "list", api=True, models=(ApiToken,)),
+    RouteCase("apitoken-detail", "read", pk_of(ApiToken), api=True),
+    RouteCase("apitoken-revoke", "write", pk_of(ApiToken), method="post", api=True),
+    RouteCase("apitoken-list", "attach", method="post", api=True, data=lambda a, b: {"member": b.member.pk, "name": "x"}),
+    RouteCase("auditentry-list", "list", api=True, models=(AuditEntry,)),
+    RouteCase("auditentry-list", "list", api=True, query=lambda b: {"member": b.member.pk}),
+    RouteCase("auditentry-detail", "read", pk_of(AuditEntry), api=True),
+]
+
+# Routes that show no member's data, each with the reason.
+PUBLIC_ROUTES: dict[str, str] = {
+    "login": "sign-in form; shows no member data",
+    "logout": "ends the session; shows no member data",
+    "set_language": "stores the language choice in a cookie",
+    "healthz": "liveness probe answering a constant",
+}
+
+# Django's admin: only competence-centre staff may enter; every admin route is checked
+# generically (member users are sent to the admin login, whatever the object).
+ADMIN_NAMESPACE = "admin"
+
+# API counts: list routes whose JSON carries a paginated ``count`` of this model.
+API_LIST_MODELS: dict[str, type[models.Model]] = {
+    "member-list": Member,
+    "membership-list": Membership,
+    "apitoken-list": ApiToken,
+    "auditentry-list": AuditEntry,
+}

@@ -1,0 +1,147 @@
+"""Member A's users and tokens can never read, list, search, count, export, change, delete or
+attach member B's data, on any route or model (declared in ``registry.py``)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from django.db import models
+from django.test import Client
+from django.urls import reverse
+
+from gmina.consortium.actors import Actor
+from gmina.consortium.models import ApiToken, AuditEntry, Member, Membership
+from gmina.consortium.models.audit import AppendOnlyError
+from gmina.consortium.scoping import UnscopedQueryError, tenant_models
+from tests.factories import Tenant
+from tests.isolation.registry import API_LIST_MODELS, MODEL_FACTORIES, ROUTE_CASES, RouteCase
+from tests.isolation.routes import admin_routes
+
+B_MARK = "betamark"
+A_MARK = "alphamark"
+
+
+def _state_of(tenant: Tenant) -> dict[str, Any]:
+    """Everything of B's that a refused write must leave as it was."""
+    member_id = tenant.member.pk
+    return {
+        "member": list(Member.all_tenants.filter(pk=member_id).values()),
+        "memberships": list(Membership.all_tenants.filter(member_id=member_id).values().order_by("pk")),
+        "tokens": list(ApiToken.all_tenants.filter(member_id=member_id).values().order_by("pk")),
+        "audit": AuditEntry.all_tenants.filter(member_id=member_id).count(),
+    }
+
+
+def _body(response: Any) -> str:
+    if hasattr(response, "streaming_content"):
+        return b"".join(response.streaming_content).decode()
+    return response.content.decode()
+
+
+def _clients(case: RouteCase, a: Tenant) -> list[tuple[str, Client]]:
+    session = Client()
+    session.force_login(a.manager)
+    clients = [("session as A's manager", session)]
+    if case.api:
+        clients.append(("A's write token", Client(HTTP_AUTHORIZATION=f"Bearer {a.token_plaintext}")))
+    return clients
+
+
+def _request(client: Client, case: RouteCase, a: Tenant, b: Tenant) -> Any:
+    url = reverse(case.name, kwargs=case.kwargs(b) if case.kind in ("read", "write") else case.kwargs(a))
+    if case.method == "get":
+        return client.get(url, case.query(b))
+    if case.api:
+        return getattr(client, case.method)(url, json.dumps(case.data(a, b)), content_type="application/json")
+    return getattr(client, case.method)(url, case.data(a, b))
+
+
+def assert_route_isolated(case: RouteCase, a: Tenant, b: Tenant) -> None:
+    """The harness's check of one route case; raises AssertionError on any leak."""
+    for who, client in _clients(case, a):
+        before = _state_of(b)
+        response = _request(client, case, a, b)
+        body = _body(response)
+        if case.kind == "list":
+            # A filter naming B's objects may be rejected as invalid (400): B's ids do not exist for A.
+            allowed = (200, 400) if case.query(b) else (200,)
+            assert response.status_code in allowed, (who, response.status_code)
+            assert B_MARK not in body.lower(), f"{who}: B's data in {case.name}"
+            if case.models:
+                assert A_MARK in body.lower(), f"{who}: {case.name} does not show A's own data"
+            if case.name in API_LIST_MODELS and not case.query(b):
+                actor = Actor.for_token(a.token) if "token" in who else Actor.for_user(a.manager)
+                expected = API_LIST_MODELS[case.name].objects.scoped(actor.scope).count()
+                assert response.json()["count"] == expected, who
+        elif case.kind == "read":
+            assert response.status_code in (403, 404), (who, response.status_code)
+            assert B_MARK not in body.lower(), who
+        else:
+            assert response.status_code in (400, 403, 404, 405), (who, response.status_code, body)
+            assert B_MARK not in body.lower() or case.kind == "attach", who
+        assert _state_of(b) == before, f"{who}: {case.name} changed B's data"
+
+
+@pytest.mark.parametrize("case", ROUTE_CASES, ids=lambda c: f"{c.name}-{c.kind}-{c.method}")
+def test_route_isolation(case: RouteCase, tenant_a: Tenant, tenant_b: Tenant) -> None:
+    assert_route_isolated(case, tenant_a, tenant_b)
+
+
+@pytest.mark.parametrize("model", tenant_models(), ids=lambda m: m.__name__)
+def test_model_scoping(model: type[models.Model], tenant_a: Tenant, tenant_b: Tenant) -> None:
+    """Through the scoped manager A cannot see, count, search or change B's rows."""
+    b_object = MODEL_FACTORIES[model](tenant_b)
+    a_object = MODEL_FACTORIES[model](tenant_a)
+    for actor in (Actor.for_user(tenant_a.manager), Actor.for_token(tenant_a.token)):
+        scoped = model.objects.scoped(actor.scope)
+        assert a_object in scoped
+        assert b_object not in list(scoped)
+        assert not scoped.filter(pk=b_object.pk).exists()
+        assert scoped.filter(pk=b_object.pk).count() == 0
+        if model is AuditEntry:
+            with pytest.raises(AppendOnlyError):
+                scoped.filter(pk=b_object.pk).delete()
+        else:
+            assert scoped.filter(pk=b_object.pk).delete()[0] == 0
+        assert model.all_tenants.filter(pk=b_object.pk).exists()
+        assert b_object.pk not in scoped.values_list("pk", flat=True)
+        assert scoped.aggregate(n=models.Count("pk"))["n"] == scoped.count()
+    with pytest.raises(UnscopedQueryError):
+        list(model.objects.all())
+
+
+def _b_object_id(route_name: str, b: Tenant) -> str:
+    """The id of B's object for a model admin route such as ``consortium_apitoken_change``."""
+    by_name = {f"{m._meta.app_label}_{m._meta.model_name}": m for m in MODEL_FACTORIES}
+    for prefix, model in by_name.items():
+        if route_name.startswith(prefix + "_"):
+            return str(MODEL_FACTORIES[model](b).pk)
+    return str(b.member.pk)
+
+
+def test_admin_refuses_member_users(tenant_a: Tenant, tenant_b: Tenant) -> None:
+    """No admin route, with or without B's object ids, opens for a member's user."""
+    client = Client()
+    client.force_login(tenant_a.manager)
+    checked = 0
+    for name, params in admin_routes():
+        values = {
+            "app_label": "consortium",
+            "object_id": _b_object_id(name, tenant_b),
+            "content_type_id": "1",
+        }
+        kwargs = {param: values.get(param, "1") for param in params}
+        url = reverse(f"admin:{name}", kwargs=kwargs)
+        for method in ("get", "post"):
+            response = getattr(client, method)(url)
+            body = _body(response)
+            assert B_MARK not in body.lower(), (name, method)
+            if name in ("login", "logout"):
+                continue  # the admin's own sign-in/out pages show no member data
+            assert response.status_code in (302, 403, 404), (name, method, response.status_code)
+            if response.status_code == 302:
+                assert response["Location"].startswith(reverse("admin:login")), name
+            checked += 1
+    assert checked > 20
