@@ -42,7 +42,9 @@ def test_every_route_is_declared() -> None:
     missing = sorted(
         name for name in routes if name not in declared and not name.startswith(f"{ADMIN_NAMESPACE}:")
     )
-    assert not missing, f"routes not covered by the isolation harness (declare them in registry.py): {missing}"
+    assert not missing, (
+        f"routes not covered by the isolation harness (declare them in registry.py): {missing}"
+    )
     stale = sorted(declared - routes)
     assert not stale, f"registry.py declares routes that no longer exist: {stale}"
 
@@ -58,7 +60,10 @@ def test_every_tenant_model_is_declared() -> None:
 
 def test_tenant_models_use_the_scoping_base() -> None:
     """Tenant-owned models derive from TenantModel unless they are a documented exception."""
-    exceptions = {"Member": "the tenant itself, scoped by pk", "AuditEntry": "member is optional (global rows)"}
+    exceptions = {
+        "Member": "the tenant itself, scoped by pk",
+        "AuditEntry": "member is optional (global rows)",
+    }
     for model in tenant_models():
         assert issubclass(model, TenantModel) or model.__name__ in exceptions, model
 
