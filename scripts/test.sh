@@ -10,9 +10,10 @@ WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 
 echo "== ruff"
-ruff check src tests
-echo "== mypy (strict on the Django-free packages)"
-mypy src/gmina/conf
+ruff check src tests scripts
+ruff format --check src tests scripts
+echo "== mypy --strict (django-stubs for the apps)"
+GMINA_DATA_DIR="$WORK/mypy" mypy src/gmina
 echo "== pytest on SQLite"
 GMINA_DATA_DIR="$WORK/sqlite" GMINA_DATABASE_URL="" \
     pytest -m "not postgres_only" "$@"

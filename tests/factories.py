@@ -10,7 +10,7 @@ from gmina.consortium.actors import Actor
 from gmina.consortium.models import ApiToken, Member, MemberKind, Membership, Role, User
 
 SYSTEM = Actor.system("tests")
-PASSWORD = "correct-horse-battery-9"  # noqa: S105
+PASSWORD = "correct-horse-battery-9"
 _counter = itertools.count(1)
 
 

@@ -36,6 +36,7 @@ def run_gmina(args: list[str], env: dict[str, str], tmp_path: Path) -> subproces
             "GMINA_MODE: expected one of a, b",
         ),
         (lambda: parse_database_url("GMINA_DATABASE_URL", "sqlite://relative.db"), "needs an absolute path"),
+        (lambda: parse_database_url("GMINA_DATABASE_URL", "sqlite:///relative.db"), "needs an absolute path"),
         (lambda: parse_database_url("GMINA_DATABASE_URL", "postgres://host/"), "needs a host and a database"),
         (lambda: parse_database_url("GMINA_DATABASE_URL", "postgres://h:port/db"), "port is not a number"),
     ],

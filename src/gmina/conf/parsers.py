@@ -121,7 +121,7 @@ _ENGINES = {
     "postgres": "django.db.backends.postgresql",
     "postgresql": "django.db.backends.postgresql",
 }
-_URL_FORM = "sqlite:///ABSOLUTE/PATH.sqlite3 or postgres://USER[:PASSWORD]@HOST[:PORT]/DBNAME"
+_URL_FORM = "sqlite:////ABSOLUTE/PATH.sqlite3 (four slashes) or postgres://USER[:PASSWORD]@HOST[:PORT]/DBNAME"
 
 
 def parse_database_url(name: str, url: str) -> DatabaseConfig:
@@ -134,7 +134,7 @@ def parse_database_url(name: str, url: str) -> DatabaseConfig:
     >>> parse_database_url("DB", "mysql://x/y")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    gmina.conf.parsers.SettingsError: DB: unsupported scheme 'mysql'; expected sqlite:///...
+    gmina.conf.parsers.SettingsError: DB: unsupported scheme 'mysql'; expected sqlite:////...
     """
     parts = urlsplit(url)
     engine = _ENGINES.get(parts.scheme)
@@ -142,7 +142,8 @@ def parse_database_url(name: str, url: str) -> DatabaseConfig:
         raise SettingsError(f"{name}: unsupported scheme {parts.scheme!r}; expected {_URL_FORM}")
     options = dict(parse_qsl(parts.query))
     if engine == _ENGINES["sqlite"]:
-        path = unquote(parts.path)
+        # As in SQLAlchemy: after "sqlite:///" comes the path, so an absolute one gives four slashes.
+        path = unquote(parts.path)[1:]
         if parts.netloc or not path.startswith("/") or path == "/":
             raise SettingsError(f"{name}: a SQLite URL needs an absolute path; expected {_URL_FORM}")
         return DatabaseConfig(engine=engine, name=path, options=options)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -25,13 +25,16 @@ __all__ = [
     "grant_role",
     "issue_api_token",
     "record_login",
+    "record_password_change",
     "revoke_api_token",
     "revoke_role",
+    "save_user",
     "set_member_active",
     "update_member",
 ]
 
 _MEMBER_FIELDS = ("name", "kind", "teryt", "active")
+_USER_FIELDS = ("username", "email", "first_name", "last_name", "is_staff", "is_superuser", "is_active")
 
 
 @transaction.atomic
@@ -88,8 +91,26 @@ def create_user(
         user.set_unusable_password()
     user.full_clean()
     user.save()
-    fields = ("username", "email", "first_name", "last_name", "is_staff", "is_active")
-    record_audit(actor, "create_user", user, member=None, after=snapshot(user, fields))
+    record_audit(actor, "create_user", user, member=None, after=snapshot(user, _USER_FIELDS))
+    return user
+
+
+@transaction.atomic
+def save_user(actor: Actor, user: User, *, password_changed: bool = False) -> User:
+    """Save a user edited in a form (the admin): audited as ``create_user`` or ``update_user``."""
+    actor.require_global()
+    if user.is_superuser and not (actor.user is not None and actor.user.is_superuser):
+        raise PermissionDenied(_("Only a superuser may create or edit a superuser."))
+    adding = user._state.adding
+    before = None if adding else snapshot(User.objects.get(pk=user.pk), _USER_FIELDS)
+    user.full_clean(exclude=["password"])
+    user.save()
+    after = snapshot(user, _USER_FIELDS)
+    if password_changed:
+        after["password_changed"] = True
+    record_audit(
+        actor, "create_user" if adding else "update_user", user, member=None, before=before, after=after
+    )
     return user
 
 
@@ -175,6 +196,13 @@ def revoke_api_token(actor: Actor, token: ApiToken) -> ApiToken:
         after=snapshot(token, ("revoked_at",)),
     )
     return token
+
+
+@transaction.atomic
+def record_password_change(actor: Actor, user: User) -> None:
+    """A password set by centre staff in the admin (the hash itself is never logged)."""
+    actor.require_global()
+    record_audit(actor, "set_password", user, member=None, after={"password_changed": True})
 
 
 @transaction.atomic

@@ -9,7 +9,9 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db import transaction
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from gmina.consortium import actions
 from gmina.consortium.actors import Actor
@@ -19,8 +21,30 @@ admin.site.site_header = "gmina"
 admin.site.site_title = "gmina"
 
 
+class CenterStaffPermissions:
+    """Competence-centre staff may use these registries; nobody else may enter the admin."""
+
+    def _is_center_staff(self, request: HttpRequest) -> bool:
+        return bool(getattr(request.user, "is_center_staff", False))
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self._is_center_staff(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._is_center_staff(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return self._is_center_staff(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._is_center_staff(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._is_center_staff(request)
+
+
 @admin.register(Member)
-class MemberAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class MemberAdmin(CenterStaffPermissions, admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ["name", "kind", "teryt", "active", "created_at"]
     list_filter = ["kind", "active"]
     search_fields = ["name", "teryt"]
@@ -39,12 +63,28 @@ class MemberAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(CenterStaffPermissions, DjangoUserAdmin):  # type: ignore[type-arg]
     list_display = ["username", "email", "is_staff", "is_active", "last_login"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # users are deactivated, never deleted: the audit log refers to them
+
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        password_changed = "password" in form.changed_data or "password1" in form.changed_data
+        actions.save_user(Actor.for_user(request.user), obj, password_changed=password_changed)
+
+    def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> Any:
+        """Django's password form, with the change and its audit row in one transaction."""
+        with transaction.atomic():
+            response = super().user_change_password(request, id, form_url)
+            if request.method == "POST" and response.status_code == 302:
+                user = User.objects.get(pk=id)
+                actions.record_password_change(Actor.for_user(request.user), user)
+        return response
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class MembershipAdmin(CenterStaffPermissions, admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ["user", "member", "role", "granted_at"]
     list_filter = ["role", "member"]
     autocomplete_fields = ["user"]
@@ -64,7 +104,7 @@ class MembershipAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ApiTokenAdmin(CenterStaffPermissions, admin.ModelAdmin):  # type: ignore[type-arg]
     """Tokens are issued in the member's page (the secret is shown once); here they are listed and revoked."""
 
     list_display = ["name", "member", "key_id", "can_write", "created_at", "last_used_at", "revoked_at"]
@@ -78,7 +118,7 @@ class ApiTokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    @admin.action(description="Revoke selected tokens")
+    @admin.action(description=_("Revoke selected tokens"))
     def revoke_selected(self, request: HttpRequest, queryset: Any) -> None:
         actor = Actor.for_user(request.user)
         for token in queryset:
@@ -86,7 +126,7 @@ class ApiTokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class AuditEntryAdmin(CenterStaffPermissions, admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ["at", "actor_label", "member", "action", "object_type", "object_repr"]
     list_filter = ["action", "member", "object_type"]
     search_fields = ["actor_label", "object_repr", "action"]

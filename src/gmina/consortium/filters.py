@@ -11,11 +11,12 @@ from django.utils.translation import gettext_lazy as _
 
 from gmina.consortium.actors import Actor
 from gmina.consortium.models import AuditEntry, Member
+from gmina.consortium.models.audit import ACTION_LABELS
 
 
 class AuditFilterForm(forms.Form):
     member = forms.ModelChoiceField(queryset=Member.all_tenants.none(), required=False, label=_("member"))
-    action = forms.CharField(required=False, max_length=100, label=_("action"))
+    action = forms.ChoiceField(required=False, label=_("action"))
     actor = forms.CharField(required=False, max_length=200, label=_("actor"))
     object_type = forms.CharField(required=False, max_length=100, label=_("object type"))
     since = forms.DateField(
@@ -27,8 +28,9 @@ class AuditFilterForm(forms.Form):
 
     def __init__(self, *args: object, actor: Actor, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.actor = actor
         self.fields["member"].queryset = Member.objects.scoped(actor.scope)  # type: ignore[attr-defined]
+        labels = sorted(ACTION_LABELS.items(), key=lambda item: str(item[1]))
+        self.fields["action"].choices = [("", "—"), *labels]  # type: ignore[attr-defined]
 
     def filter(self, queryset: QuerySet[AuditEntry]) -> QuerySet[AuditEntry]:
         """Apply the cleaned filters to an already scoped queryset."""

@@ -71,13 +71,13 @@ class TenantQuerySet(models.QuerySet):  # type: ignore[type-arg]
     _gmina_scoped: bool = False
 
     def _clone(self) -> Self:
-        clone = super()._clone()
+        clone: Self = super()._clone()  # type: ignore[misc]  # private Django API, not in the stubs
         clone._gmina_scoped = self._gmina_scoped
         return clone
 
     def scoped(self, scope: Scope) -> Self:
         """Narrow to the members ``scope`` allows; the only way to make the queryset usable."""
-        clone = self._chain()
+        clone: Self = self._chain()  # type: ignore[attr-defined]  # private Django API, not in the stubs
         if scope.member_ids is not None:
             lookup = f"{self.model.tenant_field}__in"
             clone = clone.filter(**{lookup: sorted(scope.member_ids)})

@@ -12,7 +12,8 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -37,7 +38,7 @@ def home(request: HttpRequest) -> HttpResponse:
     actor = request.actor  # type: ignore[attr-defined]
     members = Member.objects.scoped(actor.scope).filter(active=True)
     recent = AuditEntry.objects.scoped(actor.scope).select_related("member")[:10]
-    rows = [(m, actor.scope.roles.get(m.pk)) for m in members]
+    rows = [(m, Role(actor.scope.roles[m.pk]).label if m.pk in actor.scope.roles else None) for m in members]
     return render(request, "consortium/home.html", {"member_rows": rows, "recent": recent})
 
 
@@ -117,10 +118,10 @@ def role_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("member_detail", pk=membership.member_id)
 
 
-def _filtered_audit(request: HttpRequest) -> tuple[AuditFilterForm, Any]:
+def _filtered_audit(request: HttpRequest) -> tuple[AuditFilterForm, QuerySet[AuditEntry]]:
     actor = request.actor  # type: ignore[attr-defined]
     form = AuditFilterForm(request.GET or None, actor=actor)
-    queryset = AuditEntry.objects.scoped(actor.scope).select_related("member")
+    queryset: QuerySet[AuditEntry] = AuditEntry.objects.scoped(actor.scope).select_related("member")
     if form.is_bound and form.is_valid():
         queryset = form.filter(queryset)
     elif form.is_bound:
@@ -145,7 +146,7 @@ class _Echo:
 
 
 @login_required
-def audit_export(request: HttpRequest) -> HttpResponse | HttpResponseRedirect:
+def audit_export(request: HttpRequest) -> StreamingHttpResponse:
     """The filtered audit log as CSV (UTC timestamps, ISO 8601), streamed."""
     _form, queryset = _filtered_audit(request)
     writer = csv.writer(_Echo())

@@ -7,7 +7,7 @@ from rest_framework import serializers
 from gmina.consortium.models import ApiToken, AuditEntry, Member, Membership, Role, User
 
 
-class MemberSerializer(serializers.ModelSerializer):
+class MemberSerializer(serializers.ModelSerializer[Member]):
     class Meta:
         model = Member
         fields = ["id", "name", "kind", "teryt", "active", "created_at"]
@@ -17,14 +17,14 @@ class ScopedMemberMixin:
     """Offer only the actor's own members as ``member``: another member's id does not exist."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
+        super().__init__(*args, **kwargs)
         actor = self.context.get("actor")  # type: ignore[attr-defined]
         field = self.fields.get("member")  # type: ignore[attr-defined]
         if actor is not None and field is not None and not field.read_only:
             field.queryset = Member.objects.scoped(actor.scope)
 
 
-class MembershipSerializer(ScopedMemberMixin, serializers.ModelSerializer):
+class MembershipSerializer(ScopedMemberMixin, serializers.ModelSerializer[Membership]):
     username = serializers.SlugRelatedField(
         source="user", slug_field="username", queryset=User.objects.filter(is_active=True)
     )
@@ -37,8 +37,10 @@ class MembershipSerializer(ScopedMemberMixin, serializers.ModelSerializer):
         validators: list[Any] = []
 
 
-class ApiTokenSerializer(ScopedMemberMixin, serializers.ModelSerializer):
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+class ApiTokenSerializer(ScopedMemberMixin, serializers.ModelSerializer[ApiToken]):
+    created_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
 
     class Meta:
         model = ApiToken
@@ -57,7 +59,7 @@ class ApiTokenSerializer(ScopedMemberMixin, serializers.ModelSerializer):
         read_only_fields = ["key_id", "created_by", "created_at", "last_used_at", "revoked_at"]
 
 
-class AuditEntrySerializer(serializers.ModelSerializer):
+class AuditEntrySerializer(serializers.ModelSerializer[AuditEntry]):
     class Meta:
         model = AuditEntry
         fields = [

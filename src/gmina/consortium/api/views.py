@@ -31,7 +31,8 @@ class ScopedViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
         return actor_of(self.request)
 
     def get_queryset(self) -> QuerySet[Any]:
-        return self.model.objects.scoped(self.actor.scope)
+        queryset: QuerySet[Any] = self.model.objects.scoped(self.actor.scope)
+        return queryset
 
     def get_serializer_context(self) -> dict[str, Any]:
         return {**super().get_serializer_context(), "actor": self.actor}
@@ -120,5 +121,5 @@ class AuditEntryViewSet(ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveMod
             return queryset
         form = AuditFilterForm(self.request.query_params, actor=self.actor)
         if not form.is_valid():
-            raise ValidationError(form.errors)
+            raise ValidationError(form.errors.get_json_data())
         return form.filter(queryset)

@@ -9,6 +9,25 @@ from django.utils.translation import gettext_lazy as _
 
 from gmina.consortium.scoping import TenantQuerySet
 
+# Readable names of the audited actions; each app adds its own with ``register_action_labels``.
+ACTION_LABELS: dict[str, Any] = {
+    "create_member": _("member created"),
+    "update_member": _("member changed"),
+    "create_user": _("user created"),
+    "update_user": _("user changed"),
+    "set_password": _("password set"),
+    "grant_role": _("role granted"),
+    "revoke_role": _("role revoked"),
+    "issue_api_token": _("API token issued"),
+    "revoke_api_token": _("API token revoked"),
+    "log_in": _("signed in"),
+}
+
+
+def register_action_labels(labels: dict[str, Any]) -> None:
+    """Let another app name its actions for the audit log's UI."""
+    ACTION_LABELS.update(labels)
+
 
 class AppendOnlyError(RuntimeError):
     """The audit log has no update or delete path."""
@@ -96,3 +115,7 @@ class AuditEntry(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         _refuse("delete")
+
+    @property
+    def action_label(self) -> Any:
+        return ACTION_LABELS.get(self.action, self.action)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from django.contrib.auth.models import AbstractUser, UserManager
+from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -71,8 +71,6 @@ class Member(models.Model):
 
 class User(AbstractUser):
     """A person. ``is_staff`` marks competence-centre staff, who act across all members."""
-
-    objects = UserManager()
 
     class Meta:
         verbose_name = _("user")
