@@ -16,8 +16,12 @@ ensure_env() {
     stamp="$VENV/.installed-$(cat pyproject.toml | sha256sum | cut -c1-16)"
     if [ ! -f "$stamp" ]; then
         echo "dev.sh: installing gmina and its dependencies into $VENV" >&2
-        "$VENV/bin/python" -m pip install --quiet --upgrade "pip>=24,<27"
-        "$VENV/bin/python" -m pip install --quiet -e ".[dev]"
+        if ! { "$VENV/bin/python" -m pip install --upgrade "pip>=24,<27" &&
+               "$VENV/bin/python" -m pip install -e ".[dev]"; } > "$VENV/install.log" 2>&1; then
+            cat "$VENV/install.log" >&2
+            echo "dev.sh: installation failed (log above, also in $VENV/install.log)" >&2
+            exit 1
+        fi
         rm -f "$VENV"/.installed-*
         touch "$stamp"
     fi
