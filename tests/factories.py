@@ -31,9 +31,7 @@ def grant(user: User, member: Member, role: str) -> Membership:
 
 
 def make_token(member: Member, *, can_write: bool = False, name: str | None = None) -> tuple[ApiToken, str]:
-    return actions.issue_api_token(
-        SYSTEM, member=member, name=name or f"token {next(_counter)}", can_write=can_write
-    )
+    return actions.issue_api_token(SYSTEM, member=member, name=name or f"token {next(_counter)}", can_write=can_write)
 
 
 @dataclass
@@ -60,3 +58,53 @@ def make_tenant(marker: str) -> Tenant:
         users[role.value] = user
     token, plaintext = make_token(member, can_write=True, name=f"{marker} gateway")
     return Tenant(marker, member, users, token, plaintext)
+
+
+# --- water -------------------------------------------------------------------------------------
+
+
+def make_zone(member: Member, code: str = "Z1"):  # type: ignore[no-untyped-def]
+    from gmina.water import actions as water
+
+    return water.create_zone(SYSTEM, member=member, code=code, name=f"Strefa {code}")
+
+
+def make_meter(member: Member, serial: str, *, zone=None, device_key: str = "", **details):  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    from gmina.water import actions as water
+
+    zone = zone or make_zone(member, f"Z-{serial}")
+    point = water.create_service_point(SYSTEM, member=member, code=f"PP-{serial}", zone=zone)
+    return water.register_meter(
+        SYSTEM,
+        member=member,
+        serial=serial,
+        service_point=point,
+        device_key=device_key,
+        installed_at=datetime(2024, 1, 1, tzinfo=UTC),
+        **details,
+    )
+
+
+def populate_water(tenant: Tenant) -> None:
+    """One of everything the water app stores, named with the tenant's marker (isolation harness)."""
+    from gmina.water import actions as water
+    from gmina.water.models import CustomerContact
+    from gmina.water.store import ingest_batches
+    from tests.water.batches import batch, flag, reading
+
+    mark = tenant.marker
+    zone = water.create_zone(SYSTEM, member=tenant.member, code=f"{mark}-Z", name=f"Strefa {mark}")
+    meter = make_meter(tenant.member, f"{mark}-M1", zone=zone, device_key=f"{mark.lower()}-radio")
+    inlet = water.register_meter(SYSTEM, member=tenant.member, serial=f"{mark}-INLET", kind="zone", zone=zone)
+    water.add_boundary_meter(SYSTEM, zone=zone, meter=inlet, direction="in")
+    CustomerContact.all_tenants.create(
+        member=tenant.member, service_point=meter.service_point, customer_ref=f"{mark}-C1", name=f"Jan {mark}"
+    )
+    water.add_mqtt_subscription(
+        SYSTEM, member=tenant.member, topic=f"gmina/{mark.lower()}/#", payload_format="wmbusmeters"
+    )
+    rows = [reading(meter.serial, h, 1000 + 10 * h, flags=[flag("leak")] if h == 2 else []) for h in range(4)]
+    rows.append(reading(f"{mark}-UNKNOWN", 1, 5))
+    ingest_batches(SYSTEM, tenant.member, [batch(rows)], source="api", label=f"{mark} import")

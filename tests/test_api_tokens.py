@@ -35,9 +35,7 @@ def test_a_valid_token_acts_for_its_member_only(tenant_a: Tenant, tenant_b: Tena
 def test_only_a_keyed_hash_is_stored(tenant_a: Tenant) -> None:
     token = ApiToken.all_tenants.get(pk=tenant_a.token.pk)
     secret = tenant_a.token_plaintext.split("_", 2)[2]
-    stored = " ".join(
-        str(value) for value in ApiToken.all_tenants.filter(pk=token.pk).values().first().values()
-    )
+    stored = " ".join(str(value) for value in ApiToken.all_tenants.filter(pk=token.pk).values().first().values())
     assert secret not in stored and tenant_a.token_plaintext not in stored
     assert len(token.digest) == 64 and token.matches(tenant_a.token_plaintext)
     audit_text = " ".join(str(e.after) for e in AuditEntry.all_tenants.filter(action="issue_api_token"))
@@ -70,9 +68,7 @@ def test_every_bad_token_gets_the_same_401(tenant_a: Tenant) -> None:
 
 
 @pytest.mark.django_db
-def test_revoked_expired_and_inactive_member_tokens_are_refused_alike(
-    tenant_a: Tenant, tenant_b: Tenant
-) -> None:
+def test_revoked_expired_and_inactive_member_tokens_are_refused_alike(tenant_a: Tenant, tenant_b: Tenant) -> None:
     expiring, expiring_plain = make_token(tenant_a.member)
     ApiToken.all_tenants.filter(pk=expiring.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     revoked, revoked_plain = make_token(tenant_a.member)

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-DJANGO_FREE = ["gmina.conf"]
+DJANGO_FREE = ["gmina.conf", "gmina.ingest"]
 
 
 @pytest.mark.parametrize("package", DJANGO_FREE)

@@ -23,9 +23,7 @@ PLACEHOLDER = re.compile(r"%(?:\((?P<name>[^)]+)\))?[#0 +-]*(?:\*|\d+)?(?:\.(?:\
 
 
 def load_compile_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "compile_messages", ROOT / "scripts" / "compile_messages.py"
-    )
+    spec = importlib.util.spec_from_file_location("compile_messages", ROOT / "scripts" / "compile_messages.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -89,9 +87,7 @@ def test_placeholders_match_between_msgid_and_msgstr(pl_po: polib.POFile) -> Non
 
 
 def test_placeholder_pattern_sees_named_and_positional() -> None:
-    assert placeholders("Page %(n)s of %(total)s, %d%% done") == Counter(
-        {"%(n)s": 1, "%(total)s": 1, "%d": 1}
-    )
+    assert placeholders("Page %(n)s of %(total)s, %d%% done") == Counter({"%(n)s": 1, "%(total)s": 1, "%d": 1})
     assert placeholders("%(n)d") != placeholders("%(n)s")
 
 

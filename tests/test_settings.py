@@ -16,9 +16,7 @@ SECRET = "k" * 30 + "Zq8-vX2_pL0#wR5!mN7@tY3$hJ6^bF9&"
 
 
 def run_gmina(args: list[str], env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    base = {
-        k: v for k, v in os.environ.items() if not k.startswith("GMINA_") and k != "DJANGO_SETTINGS_MODULE"
-    }
+    base = {k: v for k, v in os.environ.items() if not k.startswith("GMINA_") and k != "DJANGO_SETTINGS_MODULE"}
     base.update({"GMINA_DATA_DIR": str(tmp_path / "data")})
     base.update(env)
     return subprocess.run(
@@ -71,9 +69,7 @@ def test_parsers_accept_good_values() -> None:
         ({"GMINA_SECRET_KEY": "short"}, "GMINA_SECRET_KEY"),
     ],
 )
-def test_bad_settings_stop_startup_with_a_clear_error(
-    env: dict[str, str], variable: str, tmp_path: Path
-) -> None:
+def test_bad_settings_stop_startup_with_a_clear_error(env: dict[str, str], variable: str, tmp_path: Path) -> None:
     result = run_gmina(["check"], env, tmp_path)
     assert result.returncode == 2, result.stderr
     assert f"gmina: configuration error: {variable}:" in result.stderr
@@ -112,8 +108,6 @@ def test_sqlite_runs_wal_with_full_sync(tmp_path: Path) -> None:
         "print(c.execute('PRAGMA journal_mode').fetchone()[0], c.execute('PRAGMA synchronous').fetchone()[0],"
         " c.execute('PRAGMA foreign_keys').fetchone()[0])"
     )
-    result = run_gmina(
-        ["shell", "--no-imports", "-c", code], {"DJANGO_SETTINGS_MODULE": "gmina.settings"}, tmp_path
-    )
+    result = run_gmina(["shell", "--no-imports", "-c", code], {"DJANGO_SETTINGS_MODULE": "gmina.settings"}, tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["wal", "2", "1"]  # synchronous=2 is FULL

@@ -19,9 +19,7 @@ def signed_in(user: User) -> Client:
 @pytest.mark.django_db
 def test_sign_in_is_audited_and_lands_on_the_start_page(tenant_a: Tenant) -> None:
     client = Client()
-    response = client.post(
-        reverse("login"), {"username": "alphamark-viewer", "password": PASSWORD}, follow=True
-    )
+    response = client.post(reverse("login"), {"username": "alphamark-viewer", "password": PASSWORD}, follow=True)
     assert response.redirect_chain[-1][0] == reverse("home")
     assert "Gmina ALPHAMARK" in response.content.decode()
     assert AuditEntry.all_tenants.filter(action="log_in", actor_label="alphamark-viewer").count() == 1
@@ -125,9 +123,7 @@ def test_user_changes_in_the_admin_are_audited(center_user: User) -> None:
     )
     assert added.status_code == 302, added.content.decode()[:2000]
     user = User.objects.get(username="nowa.osoba")
-    assert AuditEntry.all_tenants.filter(
-        action="create_user", object_id=str(user.pk), actor=center_user
-    ).exists()
+    assert AuditEntry.all_tenants.filter(action="create_user", object_id=str(user.pk), actor=center_user).exists()
     changed = client.post(
         reverse("admin:auth_user_password_change", args=[user.pk]),
         {"password1": "An0ther-long-pass!", "password2": "An0ther-long-pass!", "usable_password": "true"},

@@ -60,9 +60,7 @@ SECRET_KEY = _secret_key()
 _default_hosts = [] if PRODUCTION else ["127.0.0.1", "localhost", "[::1]"]
 ALLOWED_HOSTS = env_list("GMINA_ALLOWED_HOSTS", _default_hosts, ENV)
 if PRODUCTION and not ALLOWED_HOSTS:
-    raise SettingsError(
-        "GMINA_ALLOWED_HOSTS: required when GMINA_MODE=production (comma-separated host names)"
-    )
+    raise SettingsError("GMINA_ALLOWED_HOSTS: required when GMINA_MODE=production (comma-separated host names)")
 CSRF_TRUSTED_ORIGINS = env_list("GMINA_CSRF_TRUSTED_ORIGINS", [], ENV)
 
 # --- Database -------------------------------------------------------------------------------
@@ -104,7 +102,9 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
     "gmina.consortium",
+    "gmina.water",
 ]
 AUTH_USER_MODEL = "consortium.User"
 
@@ -185,9 +185,16 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "gmina.consortium.api.exceptions.handle_exception",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + ([] if PRODUCTION else ["rest_framework.renderers.BrowsableAPIRenderer"]),
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "gmina API",
+    "DESCRIPTION": "Consortium, water data and ingestion. Authenticate with `Authorization: Bearer <token>`.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
 }
 # Tokens are hashed with this pepper (HMAC-SHA256); rotating it invalidates every token.
 API_TOKEN_PEPPER = env_str("GMINA_API_TOKEN_PEPPER", None, ENV) or SECRET_KEY

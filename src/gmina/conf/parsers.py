@@ -149,9 +149,7 @@ def parse_database_url(name: str, url: str) -> DatabaseConfig:
         return DatabaseConfig(engine=engine, name=path, options=options)
     db_name = unquote(parts.path.lstrip("/"))
     if not db_name or not parts.hostname:
-        raise SettingsError(
-            f"{name}: a PostgreSQL URL needs a host and a database name; expected {_URL_FORM}"
-        )
+        raise SettingsError(f"{name}: a PostgreSQL URL needs a host and a database name; expected {_URL_FORM}")
     try:
         port = str(parts.port or "")
     except ValueError:

@@ -59,9 +59,7 @@ def update_member(actor: Actor, member: Member, **changes: Any) -> Member:
         setattr(member, field, value)
     member.full_clean()
     member.save()
-    record_audit(
-        actor, "update_member", member, member=member, before=before, after=snapshot(member, _MEMBER_FIELDS)
-    )
+    record_audit(actor, "update_member", member, member=member, before=before, after=snapshot(member, _MEMBER_FIELDS))
     return member
 
 
@@ -108,9 +106,7 @@ def save_user(actor: Actor, user: User, *, password_changed: bool = False) -> Us
     after = snapshot(user, _USER_FIELDS)
     if password_changed:
         after["password_changed"] = True
-    record_audit(
-        actor, "create_user" if adding else "update_user", user, member=None, before=before, after=after
-    )
+    record_audit(actor, "create_user" if adding else "update_user", user, member=None, before=before, after=after)
     return user
 
 

@@ -34,9 +34,7 @@ class Actor:
             return cls(scope=Scope.nothing(), label="anonymous")
         if user.is_center_staff:
             return cls(scope=Scope.everything(), label=user.get_username(), user=user)
-        roles = dict(
-            Membership.all_tenants.filter(user=user, member__active=True).values_list("member_id", "role")
-        )
+        roles = dict(Membership.all_tenants.filter(user=user, member__active=True).values_list("member_id", "role"))
         return cls(scope=Scope.of_members(roles), label=user.get_username(), user=user)
 
     @classmethod

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from gmina.consortium import actions
 from gmina.consortium.actors import Actor
+from gmina.consortium.audit import record_audit, snapshot
 from gmina.consortium.models import ApiToken, AuditEntry, Member, Membership, User
 
 admin.site.site_header = "gmina"
@@ -43,6 +44,52 @@ class CenterStaffPermissions:
         return self._is_center_staff(request)
 
 
+class AuditedAdmin(CenterStaffPermissions, admin.ModelAdmin):  # type: ignore[type-arg]
+    """A registry edited by centre staff: each save or delete is one transaction with its audit row."""
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        with transaction.atomic():
+            before = snapshot(type(obj)._base_manager.get(pk=obj.pk)) if change else None
+            super().save_model(request, obj, form, change)
+            verb = "admin_change" if change else "admin_create"
+            record_audit(
+                Actor.for_user(request.user),
+                verb,
+                obj,
+                member=getattr(obj, "member_id", None),
+                before=before,
+                after=snapshot(obj),
+            )
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        with transaction.atomic():
+            record_audit(
+                Actor.for_user(request.user),
+                "admin_delete",
+                obj,
+                member=getattr(obj, "member_id", None),
+                before=snapshot(obj),
+            )
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+
+class ReadOnlyAdmin(CenterStaffPermissions, admin.ModelAdmin):  # type: ignore[type-arg]
+    """Data written only by the product's own paths (imports, the store): viewable, never edited here."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(Member)
 class MemberAdmin(CenterStaffPermissions, admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ["name", "kind", "teryt", "active", "created_at"]
@@ -55,10 +102,7 @@ class MemberAdmin(CenterStaffPermissions, admin.ModelAdmin):  # type: ignore[typ
     def save_model(self, request: HttpRequest, obj: Member, form: Any, change: bool) -> None:
         actor = Actor.for_user(request.user)
         fields = {name: getattr(obj, name) for name in ("name", "kind", "teryt", "active")}
-        if change:
-            saved = actions.update_member(actor, obj, **fields)
-        else:
-            saved = actions.create_member(actor, **fields)
+        saved = actions.update_member(actor, obj, **fields) if change else actions.create_member(actor, **fields)
         obj.pk = saved.pk
 
 
@@ -90,9 +134,7 @@ class MembershipAdmin(CenterStaffPermissions, admin.ModelAdmin):  # type: ignore
     autocomplete_fields = ["user"]
 
     def save_model(self, request: HttpRequest, obj: Membership, form: Any, change: bool) -> None:
-        saved = actions.grant_role(
-            Actor.for_user(request.user), user=obj.user, member=obj.member, role=obj.role
-        )
+        saved = actions.grant_role(Actor.for_user(request.user), user=obj.user, member=obj.member, role=obj.role)
         obj.pk = saved.pk
 
     def delete_model(self, request: HttpRequest, obj: Membership) -> None:
@@ -126,17 +168,8 @@ class ApiTokenAdmin(CenterStaffPermissions, admin.ModelAdmin):  # type: ignore[t
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(CenterStaffPermissions, admin.ModelAdmin):  # type: ignore[type-arg]
+class AuditEntryAdmin(ReadOnlyAdmin):
     list_display = ["at", "actor_label", "member", "action", "object_type", "object_repr"]
     list_filter = ["action", "member", "object_type"]
     search_fields = ["actor_label", "object_repr", "action"]
     date_hierarchy = "at"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -6,3 +6,6 @@ class ConsortiumConfig(AppConfig):
     name = "gmina.consortium"
     label = "consortium"
     verbose_name = _("Consortium")
+
+    def ready(self) -> None:
+        from gmina.consortium.api import schema  # noqa: F401 - registers the OpenAPI auth extension

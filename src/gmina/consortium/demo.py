@@ -28,7 +28,7 @@ class DemoLogin:
     role: str
 
 
-def seed_demo() -> tuple[list[DemoLogin], str | None]:
+def seed_consortium() -> tuple[list[DemoLogin], str | None]:
     """Create the demo consortium once; returns the logins and, on first run, one API token."""
     actor = Actor.system("demo")
     logins = [DemoLogin("centrum", "*", "competence centre")]
@@ -49,7 +49,5 @@ def seed_demo() -> tuple[list[DemoLogin], str | None]:
                 actions.grant_role(actor, user=user, member=member, role=role.value)
             logins.append(DemoLogin(username, name, role.value))
         if first_run and token_plaintext is None:
-            _token, token_plaintext = actions.issue_api_token(
-                actor, member=member, name="demo gateway", can_write=True
-            )
+            _token, token_plaintext = actions.issue_api_token(actor, member=member, name="demo gateway", can_write=True)
     return logins, token_plaintext

@@ -19,12 +19,8 @@ class AuditFilterForm(forms.Form):
     action = forms.ChoiceField(required=False, label=_("action"))
     actor = forms.CharField(required=False, max_length=200, label=_("actor"))
     object_type = forms.CharField(required=False, max_length=100, label=_("object type"))
-    since = forms.DateField(
-        required=False, label=_("from (date)"), widget=forms.DateInput(attrs={"type": "date"})
-    )
-    until = forms.DateField(
-        required=False, label=_("to (date)"), widget=forms.DateInput(attrs={"type": "date"})
-    )
+    since = forms.DateField(required=False, label=_("from (date)"), widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(required=False, label=_("to (date)"), widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args: object, actor: Actor, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]

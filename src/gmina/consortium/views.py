@@ -55,9 +55,7 @@ def member_detail(request: HttpRequest, pk: int) -> HttpResponse:
     is_manager = actor.scope.has_role(member.pk, [Role.MANAGER])
     context: dict[str, Any] = {"member": member, "is_manager": is_manager}
     if is_manager:
-        context["memberships"] = (
-            Membership.objects.scoped(actor.scope).filter(member=member).select_related("user")
-        )
+        context["memberships"] = Membership.objects.scoped(actor.scope).filter(member=member).select_related("user")
         context["tokens"] = ApiToken.objects.scoped(actor.scope).filter(member=member)
         context["token_form"] = IssueTokenForm()
         context["grant_form"] = GrantRoleForm()
@@ -135,9 +133,7 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(queryset, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    return render(
-        request, "consortium/audit_list.html", {"form": form, "page": page, "query": query.urlencode()}
-    )
+    return render(request, "consortium/audit_list.html", {"form": form, "page": page, "query": query.urlencode()})
 
 
 class _Echo:

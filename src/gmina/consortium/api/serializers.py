@@ -38,9 +38,7 @@ class MembershipSerializer(ScopedMemberMixin, serializers.ModelSerializer[Member
 
 
 class ApiTokenSerializer(ScopedMemberMixin, serializers.ModelSerializer[ApiToken]):
-    created_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
-        slug_field="username", read_only=True
-    )
+    created_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:
         model = ApiToken

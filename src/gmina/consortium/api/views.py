@@ -6,7 +6,9 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.utils.functional import cached_property
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
+from rest_framework import serializers as drf
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -38,7 +40,17 @@ class ScopedViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
         return {**super().get_serializer_context(), "actor": self.actor}
 
 
+class WhoAmISerializer(drf.Serializer[None]):
+    actor = drf.CharField()
+    kind = drf.ChoiceField(choices=["user", "token"])
+    all_members = drf.BooleanField()
+    members = drf.ListField(child=drf.DictField())
+
+
 class WhoAmIView(APIView):
+    """Who the request acts as, and for which members in which role."""
+
+    @extend_schema(responses=WhoAmISerializer)
     def get(self, request: Request) -> Response:
         actor = actor_of(request)
         members = Member.objects.scoped(actor.scope).filter(active=True)
@@ -47,9 +59,7 @@ class WhoAmIView(APIView):
                 "actor": actor.label,
                 "kind": "token" if actor.token else "user",
                 "all_members": actor.is_global,
-                "members": [
-                    {"id": m.pk, "name": m.name, "role": actor.scope.roles.get(m.pk)} for m in members
-                ],
+                "members": [{"id": m.pk, "name": m.name, "role": actor.scope.roles.get(m.pk)} for m in members],
             }
         )
 
@@ -82,9 +92,7 @@ class MembershipViewSet(
         actions.revoke_role(self.actor, instance)
 
 
-class ApiTokenViewSet(
-    ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin
-):
+class ApiTokenViewSet(ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin):
     model = ApiToken
     serializer_class = serializers.ApiTokenSerializer
 

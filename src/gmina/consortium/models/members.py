@@ -60,10 +60,7 @@ class Member(models.Model):
             raise ValidationError({"teryt": _("A TERYT code has digits only.")})
         if expected and len(self.teryt) != expected:
             raise ValidationError(
-                {
-                    "teryt": _("A TERYT code of a %(kind)s has %(n)d digits.")
-                    % {"kind": self.kind, "n": expected}
-                }
+                {"teryt": _("A TERYT code of a %(kind)s has %(n)d digits.") % {"kind": self.kind, "n": expected}}
             )
         if self.kind == MemberKind.GMINA and self.teryt[-1:] not in set("123456789"):
             raise ValidationError({"teryt": _("The last digit of a gmina's TERYT code is its type (1-9).")})
@@ -84,9 +81,7 @@ class User(AbstractUser):
 class Membership(TenantModel):
     """A user's role in one member."""
 
-    user = models.ForeignKey(
-        User, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("user")
-    )
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("user"))
     role = models.CharField(_("role"), max_length=16, choices=Role.choices)
     granted_at = models.DateTimeField(_("granted at"), auto_now_add=True)
 
@@ -95,9 +90,7 @@ class Membership(TenantModel):
         verbose_name = _("membership")
         verbose_name_plural = _("memberships")
         constraints = [
-            models.UniqueConstraint(
-                fields=["user", "member"], name="consortium_membership_one_role_per_member"
-            )
+            models.UniqueConstraint(fields=["user", "member"], name="consortium_membership_one_role_per_member")
         ]
 
     def __str__(self) -> str:

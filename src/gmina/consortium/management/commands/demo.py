@@ -12,8 +12,9 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from gmina.consortium.demo import DEMO_PASSWORD, seed_demo
+from gmina.consortium.demo import DEMO_PASSWORD
 from gmina.consortium.management.commands.serve import run_gunicorn
+from gmina.demo import seed_demo
 
 
 class Command(BaseCommand):
@@ -29,9 +30,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if settings.PRODUCTION:
-            raise CommandError(
-                "gmina demo refuses to run with GMINA_MODE=production (it creates known passwords)"
-            )
+            raise CommandError("gmina demo refuses to run with GMINA_MODE=production (it creates known passwords)")
         call_command("migrate", interactive=False, verbosity=0)
         logins, token = seed_demo()
         url = f"http://127.0.0.1:{options['port']}/"

@@ -1,0 +1,186 @@
+"""The project's own batch JSON (REST API and MQTT) → :class:`~gmina.ingest.schema.ParsedBatch`.
+
+Shape::
+
+    {"readings": [
+        {"meter": "23041234", "observed_at": "2025-10-26T01:15:00Z", "index_l": 1234567},
+        {"device": "70B3D5FFEE001234", "observed_at": "2025-10-26T02:15:00+01:00", "index_m3": "1234,567",
+         "flow_lph": 12.5, "flags": ["leak", {"code": "tamper_magnet", "state": "historic"}],
+         "read_type": "actual", "time_basis": "meter_clock"}
+    ]}
+
+* exactly one of ``meter`` (printed serial) or ``device`` (radio id, lower-cased);
+* ``observed_at`` is ISO 8601 **with** an offset (``Z`` or ``±HH:MM``); naive times are rejected;
+* exactly one of ``index_l`` (integer litres) or ``index_m3`` (a number or a decimal string, converted
+  exactly from its decimal text, half-to-even to litres);
+* ``flags``: canonical codes, vendor tokens or ``{"code", "state"}`` objects; unknown codes → ``other``;
+* ``time_basis`` defaults to ``meter_clock``; ``read_type`` to ``actual``; other keys are refused.
+
+``line`` is the **0-based** index of the record in the ``readings`` array, as reported by the API.
+A record that fails is rejected with ``column`` = the JSON key; invalid JSON or a wrong top-level shape
+raises :class:`~gmina.ingest.schema.FileRejected` (line/column from the JSON decoder).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, TypeVar
+
+from gmina.ingest.alarms import AlarmCode, Flag, map_alarm_token, map_alarm_tokens
+from gmina.ingest.batches import BatchBuilder
+from gmina.ingest.jsonio import JsonInput, RecordRejected, dump_raw, float_of, litres_of, load_json
+from gmina.ingest.numbers import is_scientific
+from gmina.ingest.schema import (
+    FileRejected,
+    FlagState,
+    ParsedBatch,
+    ReadType,
+    RefKind,
+    RejectReason,
+    TimeBasis,
+)
+from gmina.ingest.times import ISO8601, TimeError, parse_timestamp
+
+RECORD_KEYS = frozenset(
+    {"meter", "device", "observed_at", "index_l", "index_m3", "flow_lph", "flags", "read_type", "time_basis"}
+)
+_CANONICAL = frozenset(code.value for code in AlarmCode)
+
+
+def parse_api_json(data: JsonInput | Mapping[str, Any]) -> ParsedBatch:
+    """Parse an API/MQTT batch; see the module docstring for the shape.
+
+    >>> batch = parse_api_json('{"readings": [{"meter": "23041234", "observed_at": "2025-10-26T01:15:00Z",'
+    ...                        ' "index_m3": 1234.5675}, {"meter": "x"}]}')
+    >>> batch.readings.column("index_l").to_pylist(), batch.rejections.column("column").to_pylist()
+    ([1234568], ['observed_at'])
+    """
+    document = data if isinstance(data, Mapping) else load_json(data)
+    if not isinstance(document, Mapping) or not isinstance(document.get("readings"), list):
+        raise FileRejected('expected a JSON object {"readings": [...]}', line=1, column=1)
+    extra = sorted(set(document) - {"readings"})
+    if extra:
+        raise FileRejected(f"unknown top-level key(s): {', '.join(map(str, extra))}", line=1, column=1)
+    builder = BatchBuilder()
+    for position, record in enumerate(document["readings"]):
+        try:
+            _add_record(builder, position, record)
+        except RecordRejected as exc:
+            builder.reject(
+                line=position, column=exc.column, reason=exc.reason, message=exc.message, raw=dump_raw(record)
+            )
+    return builder.build()
+
+
+def _add_record(builder: BatchBuilder, position: int, record: object) -> None:
+    if not isinstance(record, Mapping):
+        raise RecordRejected(None, RejectReason.MALFORMED, f"record {position} is not a JSON object")
+    unknown = sorted(str(k) for k in set(record) - RECORD_KEYS)
+    if unknown:
+        raise RecordRejected(unknown[0], RejectReason.MALFORMED, f"unknown key {unknown[0]!r}")
+    meter_ref, ref_kind = _reference(record)
+    observed_at = _observed_at(record.get("observed_at"))
+    index_l = _index(record)
+    builder.add(
+        line=position,
+        meter_ref=meter_ref,
+        ref_kind=ref_kind,
+        observed_at=observed_at,
+        index_l=index_l,
+        flow_lph=_flow(record.get("flow_lph")),
+        time_basis=_enum(record, "time_basis", TimeBasis, TimeBasis.METER_CLOCK),
+        read_type=_enum(record, "read_type", ReadType, ReadType.ACTUAL),
+        flags=parse_flags(record.get("flags"), column="flags"),
+    )
+
+
+def _reference(record: Mapping[str, Any]) -> tuple[str, RefKind]:
+    if "meter" in record and "device" in record:
+        raise RecordRejected("device", RejectReason.MALFORMED, "give either meter or device, not both")
+    key = "meter" if "meter" in record else "device"
+    value = record.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise RecordRejected("meter", RejectReason.MISSING_VALUE, "no meter (or device) id")
+    if not isinstance(value, str):
+        raise RecordRejected(key, RejectReason.MALFORMED, f"{key} must be a string, got {value!r}")
+    value = value.strip()
+    if is_scientific(value):
+        raise RecordRejected(key, RejectReason.SCIENTIFIC_ID, f"{key} {value!r} is in scientific notation")
+    if key == "device":
+        return value.lower(), RefKind.DEVICE
+    return value, RefKind.SERIAL
+
+
+def _observed_at(value: object) -> datetime:
+    if value is None:
+        raise RecordRejected("observed_at", RejectReason.MISSING_VALUE, "no observed_at")
+    if not isinstance(value, str):
+        raise RecordRejected("observed_at", RejectReason.BAD_TIMESTAMP, f"observed_at {value!r} is not a string")
+    try:
+        parsed = parse_timestamp(value, (ISO8601,), tz="UTC")
+    except TimeError as exc:
+        raise RecordRejected("observed_at", exc.reason, f"observed_at: {exc}") from None
+    if parsed.local is not None:
+        raise RecordRejected("observed_at", RejectReason.BAD_TIMESTAMP, f"observed_at {value!r} has no UTC offset")
+    return parsed.utc
+
+
+def _index(record: Mapping[str, Any]) -> int:
+    if "index_l" in record and "index_m3" in record:
+        raise RecordRejected("index_m3", RejectReason.MALFORMED, "give either index_l or index_m3, not both")
+    key = "index_m3" if "index_m3" in record else "index_l"
+    value = record.get(key)
+    if value is None:
+        raise RecordRejected(key, RejectReason.MISSING_VALUE, "no index_l (or index_m3)")
+    return litres_of(value, key, "m3" if key == "index_m3" else "l")
+
+
+def _flow(value: object) -> float | None:
+    return None if value is None else float_of(value, "flow_lph")
+
+
+E = TypeVar("E", TimeBasis, ReadType)
+
+
+def _enum(record: Mapping[str, Any], key: str, enum: type[E], default: E) -> E:
+    value = record.get(key)
+    if value is None:
+        return default
+    try:
+        return enum(value)
+    except ValueError:
+        allowed = ", ".join(e.value for e in enum)
+        raise RecordRejected(key, RejectReason.MALFORMED, f"{key} {value!r} is not one of {allowed}") from None
+
+
+def parse_flags(value: object, *, column: str) -> list[Flag]:
+    """API flags: a list of codes/tokens or ``{"code", "state"[, "raw"]}`` objects (unknown → other)."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise RecordRejected(column, RejectReason.MALFORMED, f"{column} must be a list")
+    flags: list[Flag] = []
+    for item in value:
+        if isinstance(item, str):
+            found = map_alarm_tokens(item)
+        elif isinstance(item, Mapping) and isinstance(item.get("code"), str):
+            found = [_flag_object(item, column)]
+        else:
+            raise RecordRejected(column, RejectReason.MALFORMED, f"{column}: bad flag {dump_raw(item)}")
+        flags.extend(f for f in found if f not in flags)
+    return flags
+
+
+def _flag_object(item: Mapping[str, Any], column: str) -> Flag:
+    code, state, raw = item["code"], item.get("state", "active"), item.get("raw")
+    try:
+        flag_state = FlagState(state)
+    except ValueError:
+        raise RecordRejected(column, RejectReason.MALFORMED, f"{column}: bad state {state!r}") from None
+    if raw is not None and not isinstance(raw, str):
+        raise RecordRejected(column, RejectReason.MALFORMED, f"{column}: raw must be a string")
+    if code in _CANONICAL:
+        return Flag(AlarmCode(code), flag_state, raw or code)
+    mapped = map_alarm_token(code, historic=flag_state is FlagState.HISTORIC)
+    return Flag(mapped.code if mapped else AlarmCode.OTHER, flag_state, raw or code)

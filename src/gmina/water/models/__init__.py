@@ -1,0 +1,28 @@
+"""Water network and data: zones, service points, meters, readings, device events, imports."""
+
+from gmina.water.models.imports import ImportBatch, MqttSubscription, QuarantinedRecord
+from gmina.water.models.network import (
+    CustomerContact,
+    DeviceAssignment,
+    Meter,
+    MeterInstallation,
+    ServicePoint,
+    Zone,
+    ZoneBoundaryMeter,
+)
+from gmina.water.models.readings import DeviceEvent, Reading
+
+__all__ = [
+    "CustomerContact",
+    "DeviceAssignment",
+    "DeviceEvent",
+    "ImportBatch",
+    "Meter",
+    "MeterInstallation",
+    "MqttSubscription",
+    "QuarantinedRecord",
+    "Reading",
+    "ServicePoint",
+    "Zone",
+    "ZoneBoundaryMeter",
+]

@@ -1,0 +1,267 @@
+"""``gmina mqtt``: a long-running subscriber that stores readings and acknowledges only after commit.
+
+* QoS 1 with a persistent session (``clean_session=False``, fixed client id): while the consumer
+  is down the broker keeps the messages; what was delivered but not acknowledged is delivered
+  again after a crash.
+* Manual acknowledgement: a PUBACK is sent only after the message's readings (or its quarantine
+  entry) are committed. A crash between commit and PUBACK causes a redelivery, which the store
+  counts as a duplicate: at-least-once delivery, exactly-once storage.
+* Messages are grouped (``batch_size`` / ``max_delay``) into one transaction per member for speed.
+* Each member's topics come from its ``MqttSubscription`` rows, re-read every minute.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import paho.mqtt.client as mqtt
+import pyarrow as pa
+from django.db import close_old_connections
+from paho.mqtt.enums import CallbackAPIVersion
+
+from gmina.consortium.actors import Actor
+from gmina.consortium.models import Member
+from gmina.ingest import (
+    REJECTIONS_SCHEMA,
+    FileRejected,
+    ParsedBatch,
+    RejectReason,
+    parse_api_json,
+    parse_chirpstack_uplink,
+    parse_wmbusmeters,
+)
+from gmina.water.models import MqttSubscription
+from gmina.water.models.choices import PayloadFormat, Source
+from gmina.water.store import ingest_batches
+
+log = logging.getLogger(__name__)
+
+PARSERS: dict[str, Callable[[bytes], ParsedBatch]] = {
+    PayloadFormat.GMINA_JSON: parse_api_json,
+    PayloadFormat.WMBUSMETERS: parse_wmbusmeters,
+    PayloadFormat.CHIRPSTACK: parse_chirpstack_uplink,
+}
+
+
+@dataclass
+class Message:
+    mid: int
+    qos: int
+    topic: str
+    payload: bytes
+
+
+@dataclass
+class Stats:
+    received: int = 0
+    acknowledged: int = 0
+    stored: int = 0
+    unrouted: int = 0
+    batches: int = 0
+    failures: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+@dataclass(frozen=True)
+class Route:
+    topic: str
+    member_id: int
+    payload_format: str
+
+
+def load_routes() -> list[Route]:
+    subscriptions = MqttSubscription.all_tenants.filter(active=True, member__active=True)
+    return [Route(s.topic, s.member_id, s.payload_format) for s in subscriptions]
+
+
+def route_of(routes: list[Route], topic: str) -> Route | None:
+    return next((r for r in routes if mqtt.topic_matches_sub(r.topic, topic)), None)
+
+
+def parse_message(route: Route, message: Message, line: int) -> ParsedBatch:
+    """Parse one payload; a payload that cannot be read at all becomes one quarantined record."""
+    try:
+        parsed = PARSERS[route.payload_format](message.payload)
+    except FileRejected as exc:
+        rejection = pa.RecordBatch.from_pylist(
+            [
+                {
+                    "line": line,
+                    "column": None,
+                    "reason": str(RejectReason.MALFORMED),
+                    "message": f"topic {message.topic}: {exc}",
+                    "raw": message.payload.decode("utf-8", errors="replace"),
+                }
+            ],
+            schema=REJECTIONS_SCHEMA,
+        )
+        return ParsedBatch(ParsedBatch.empty().readings, rejection)
+    return ParsedBatch(_relabel(parsed.readings, line), _relabel(parsed.rejections, line))
+
+
+def _relabel(batch: pa.RecordBatch, line: int) -> pa.RecordBatch:
+    """Number records by message (line = the message's position in the stored group)."""
+    if batch.num_rows == 0:
+        return batch
+    index = batch.schema.get_field_index("line")
+    return batch.set_column(index, batch.schema.field(index), pa.array([line] * batch.num_rows, pa.int64()))
+
+
+class Consumer:
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        client_id: str,
+        batch_size: int = 1000,
+        max_delay: float = 0.2,
+        refresh_every: float = 60.0,
+    ) -> None:
+        self.host, self.port = host, port
+        self.batch_size, self.max_delay, self.refresh_every = batch_size, max_delay, refresh_every
+        self.stats = Stats()
+        self.inbox: queue.Queue[Message] = queue.Queue(maxsize=50_000)
+        self.stopping = threading.Event()
+        self.routes: list[Route] = []
+        self.subscribed: set[str] = set()
+        self.client = mqtt.Client(
+            callback_api_version=CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            clean_session=False,
+            manual_ack=True,
+        )
+        self.client.max_inflight_messages_set(1000)
+        self.client.reconnect_delay_set(min_delay=1, max_delay=30)
+        self.client.on_connect = self._on_connect
+        self.client.on_message = self._on_message
+        self.client.on_disconnect = self._on_disconnect
+
+    # --- network thread ---------------------------------------------------------------------
+    def _on_connect(self, client: mqtt.Client, userdata: object, flags: object, reason: object, props: object) -> None:
+        log.info("mqtt: connected to %s:%s (%s)", self.host, self.port, reason)
+        self.subscribed.clear()
+        self._subscribe()
+
+    def _on_disconnect(
+        self, client: mqtt.Client, userdata: object, flags: object, reason: object, props: object
+    ) -> None:
+        log.warning("mqtt: disconnected (%s); reconnecting", reason)
+
+    def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
+        with self.stats.lock:
+            self.stats.received += 1
+        self.inbox.put(Message(msg.mid, msg.qos, msg.topic, bytes(msg.payload)))
+
+    def _subscribe(self) -> None:
+        topics = {r.topic for r in self.routes} - self.subscribed
+        for topic in sorted(topics):
+            self.client.subscribe(topic, qos=1)
+            self.subscribed.add(topic)
+
+    # --- worker thread ----------------------------------------------------------------------
+    def _collect(self) -> list[Message]:
+        messages: list[Message] = []
+        deadline = time.monotonic() + self.max_delay
+        while len(messages) < self.batch_size:
+            timeout = deadline - time.monotonic()
+            if timeout <= 0:
+                break
+            try:
+                messages.append(self.inbox.get(timeout=timeout))
+            except queue.Empty:
+                break
+        return messages
+
+    def store(self, messages: list[Message]) -> None:
+        """Commit a group of messages, then acknowledge them; on failure keep them un-acknowledged.
+
+        A message no member subscribes to cannot be stored anywhere; it is logged and acknowledged.
+        """
+        groups: dict[int, list[tuple[Route, Message]]] = {}
+        unrouted: list[Message] = []
+        for message in messages:
+            route = route_of(self.routes, message.topic)
+            if route is None:
+                unrouted.append(message)
+            else:
+                groups.setdefault(route.member_id, []).append((route, message))
+        for message in unrouted:
+            log.warning("mqtt: no member subscribes to topic %s; message dropped", message.topic)
+        with self.stats.lock:
+            self.stats.unrouted += len(unrouted)
+        for member_id, items in groups.items():
+            member = Member.all_tenants.get(pk=member_id)
+            batches = [parse_message(route, message, line) for line, (route, message) in enumerate(items)]
+            while not self.stopping.is_set():
+                try:
+                    close_old_connections()
+                    result = ingest_batches(
+                        Actor.system("mqtt"),
+                        member,
+                        batches,
+                        source=Source.MQTT,
+                        label=f"{len(items)} messages from {items[0][1].topic}"[:300],
+                    )
+                    break
+                except Exception:
+                    log.exception("mqtt: storing %d messages failed; retrying without acknowledging", len(items))
+                    with self.stats.lock:
+                        self.stats.failures += 1
+                    time.sleep(1.0)
+            else:
+                return  # stopping: never acknowledge what was not committed
+            with self.stats.lock:
+                self.stats.stored += result.accepted
+                self.stats.batches += 1
+        # MQTT wants PUBACKs in the order the PUBLISHes arrived: acknowledge the whole group in order.
+        for message in messages:
+            self._ack(message)
+
+    def _ack(self, message: Message) -> None:
+        if message.qos > 0:
+            self.client.ack(message.mid, message.qos)
+        with self.stats.lock:
+            self.stats.acknowledged += 1
+
+    def _work(self) -> None:
+        refreshed = 0.0
+        while not self.stopping.is_set():
+            if time.monotonic() - refreshed > self.refresh_every:
+                close_old_connections()
+                self.routes = load_routes()
+                self._subscribe()
+                refreshed = time.monotonic()
+            messages = self._collect()
+            if messages:
+                self.store(messages)
+
+    def run(self, *, duration: float | None = None) -> Stats:
+        """Run until stopped (SIGTERM/SIGINT via ``stop``) or for ``duration`` seconds."""
+        self.routes = load_routes()
+        if not self.routes:
+            log.warning("mqtt: no active subscriptions; add one per member (MqttSubscription)")
+        self.client.connect(self.host, self.port, keepalive=30)
+        self.client.loop_start()
+        worker = threading.Thread(target=self._work, name="gmina-mqtt-store", daemon=True)
+        worker.start()
+        started = time.monotonic()
+        try:
+            while not self.stopping.is_set():
+                if duration is not None and time.monotonic() - started >= duration:
+                    break
+                time.sleep(0.1)
+        finally:
+            self.stopping.set()
+            worker.join(timeout=30)
+            self.client.loop_stop()
+            self.client.disconnect()
+        return self.stats
+
+    def stop(self) -> None:
+        self.stopping.set()

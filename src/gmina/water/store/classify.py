@@ -1,0 +1,108 @@
+"""Decide, in SQL over the staged file, which readings are new, duplicate or quarantined.
+
+The rules, all independent of the order of records within the file:
+
+* the same (meter, time) twice in the file with the same index: one is kept, the rest are
+  duplicates; with different indexes: all of them go to quarantine (``conflict``);
+* already stored with the same index: duplicate; with another index: quarantine (``conflict``);
+  a stored reading is never overwritten;
+* an index lower than the reading before it by more than the tolerance goes to quarantine
+  (``decreasing_index``) when the data agree that *it* is the odd one: the reading after it is
+  back at the level of the one before; or, at the end of the data, it is also below the reading
+  two back. A spike (one reading far too high) therefore does not condemn the readings after
+  it, which stay consistent with each other. A register that wrapped past its capacity is not
+  a decrease. Spikes and rollbacks that are stored are the detectors' business.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+from gmina.water.store.staging import BAD, STAGE
+
+CAND = "gmina_cand"  # listed in staging.TEMP_TABLES, dropped with the others
+
+
+@dataclass(frozen=True)
+class Classification:
+    in_file_duplicates: int
+    stored_duplicates: int
+
+
+def classify(connection: BaseDatabaseWrapper, *, tolerance_l: int) -> Classification:
+    on_commit = " ON COMMIT DROP" if connection.vendor == "postgresql" else ""
+    with connection.cursor() as cursor:
+        # One row per key; a key seen with several different indexes is a conflict.
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {CAND}{on_commit} AS"
+            f" SELECT MIN(seq) AS seq, meter_id, observed_at, MIN(index_l) AS index_l,"
+            f" COUNT(*) AS n, MAX(index_l) - MIN(index_l) AS spread"
+            f" FROM {STAGE} GROUP BY meter_id, observed_at"
+        )
+        cursor.execute(
+            f"INSERT INTO {BAD} (seq, reason, message)"
+            f" SELECT s.seq, 'conflict', 'this file gives meter ' || s.meter_ref || ' at this time the indexes '"
+            f" || c.index_l || ' L and ' || (c.index_l + c.spread) || ' L'"
+            f" FROM {STAGE} s JOIN {CAND} c ON s.meter_id = c.meter_id AND s.observed_at = c.observed_at"
+            f" WHERE c.spread > 0"
+        )
+        cursor.execute(f"SELECT COALESCE(SUM(n - 1), 0) FROM {CAND} WHERE spread = 0")
+        in_file_duplicates = int(cursor.fetchone()[0])
+        cursor.execute(f"DELETE FROM {CAND} WHERE spread > 0")
+        # Against what is stored: never overwrite.
+        cursor.execute(
+            f"INSERT INTO {BAD} (seq, reason, message)"
+            f" SELECT c.seq, 'conflict', 'already stored with index ' || r.index_l || ' L, this record says '"
+            f" || c.index_l || ' L'"
+            f" FROM {CAND} c JOIN water_reading r ON r.meter_id = c.meter_id AND r.observed_at = c.observed_at"
+            f" WHERE r.index_l <> c.index_l"
+        )
+        cursor.execute(
+            f"SELECT COUNT(*) FROM {CAND} c JOIN water_reading r"
+            f" ON r.meter_id = c.meter_id AND r.observed_at = c.observed_at WHERE r.index_l = c.index_l"
+        )
+        stored_duplicates = int(cursor.fetchone()[0])
+        cursor.execute(
+            f"DELETE FROM {CAND} WHERE EXISTS (SELECT 1 FROM water_reading r"
+            f" WHERE r.meter_id = {CAND}.meter_id AND r.observed_at = {CAND}.observed_at)"
+        )
+        cursor.execute(_DECREASING.format(cand=CAND, bad=BAD), [tolerance_l] * 3)
+    return Classification(in_file_duplicates, stored_duplicates)
+
+
+_DECREASING = """
+INSERT INTO {bad} (seq, reason, message)
+WITH m AS (
+    SELECT g.meter_id, COALESCE((
+        SELECT MIN(x.observed_at) FROM (
+            SELECT r2.observed_at FROM water_reading r2
+            WHERE r2.meter_id = g.meter_id AND r2.observed_at < g.t0
+            ORDER BY r2.observed_at DESC LIMIT 2) x
+    ), g.t0) AS t_start
+    FROM (SELECT meter_id, MIN(observed_at) AS t0 FROM {cand} GROUP BY meter_id) g
+),
+ctx AS (
+    SELECT r.meter_id, r.observed_at, r.index_l, NULL AS seq
+    FROM water_reading r JOIN m ON r.meter_id = m.meter_id AND r.observed_at >= m.t_start
+    UNION ALL
+    SELECT meter_id, observed_at, index_l, seq FROM {cand}
+),
+w AS (
+    SELECT seq, meter_id, index_l,
+           LAG(index_l, 1) OVER (PARTITION BY meter_id ORDER BY observed_at) AS p1,
+           LAG(index_l, 2) OVER (PARTITION BY meter_id ORDER BY observed_at) AS p2,
+           LEAD(index_l, 1) OVER (PARTITION BY meter_id ORDER BY observed_at) AS n1
+    FROM ctx
+)
+SELECT w.seq, 'decreasing_index',
+       'index ' || w.index_l || ' L is below the previous readings (' || w.p1 || ' L'
+       || COALESCE(', ' || w.p2 || ' L', '') || ')'
+FROM w JOIN water_meter mt ON mt.id = w.meter_id
+WHERE w.seq IS NOT NULL
+  AND w.index_l < w.p1 - %s
+  AND CASE WHEN w.n1 IS NOT NULL THEN w.n1 >= w.p1 - %s ELSE (w.p2 IS NULL OR w.index_l < w.p2 - %s) END
+  AND NOT (mt.register_capacity_l IS NOT NULL
+           AND w.p1 > mt.register_capacity_l * 0.9 AND w.index_l < mt.register_capacity_l * 0.1)
+"""

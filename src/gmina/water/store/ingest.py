@@ -1,0 +1,318 @@
+"""The one validated, idempotent path from parsed batches to stored readings.
+
+``ingest_batches`` runs a whole source (a file, an API request, a group of MQTT messages) in one
+transaction: the readings, the quarantine, device events, the batch's counts and its audit row
+commit together or not at all, so a caller acknowledges only what is committed. A file refused
+whole (``FileRejected``) leaves nothing behind but a rejected batch record with the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from django.db import connection, transaction
+from django.utils import timezone
+
+from gmina.consortium.actors import Actor
+from gmina.consortium.audit import record_audit
+from gmina.consortium.models import Member
+from gmina.ingest import READINGS_SCHEMA, FileRejected, ParsedBatch, RejectReason
+from gmina.water.models import ImportBatch
+from gmina.water.models.choices import BatchStatus
+from gmina.water.store.classify import CAND, classify
+from gmina.water.store.events import apply_device_flags
+from gmina.water.store.quarantine import raw_line, write_quarantine
+from gmina.water.store.resolve import MeterResolver
+from gmina.water.store.staging import (
+    BAD,
+    STAGE,
+    STAGE_FLAG,
+    copy_rows,
+    create_staging,
+    drop_staging,
+    write_stage,
+)
+
+# Clocks disagree a little; a reading further ahead of the server's clock than this is refused.
+FUTURE_SKEW = timedelta(minutes=5)
+# An index may dip this much (L) below its predecessors without being called decreasing.
+DEFAULT_TOLERANCE_L = 10
+
+
+@dataclass(frozen=True)
+class RecordIssue:
+    line: int
+    reason: str
+    message: str
+    field: str = ""
+
+
+@dataclass
+class ImportResult:
+    batch: ImportBatch
+    received: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    issues: list[RecordIssue] = field(default_factory=list)
+    events_opened: int = 0
+    events_closed: int = 0
+
+    def summary(self) -> dict[str, int]:
+        return {
+            "received": self.received,
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "quarantined": self.quarantined,
+        }
+
+
+@dataclass
+class _Run:
+    member_id: int
+    batch_id: int
+    resolver: MeterResolver
+    now: datetime
+    seq: int = 0
+    received: int = 0
+    quarantined: int = 0
+    issues: list[RecordIssue] = field(default_factory=list)
+    max_issues: int = 10_000
+
+    def note(self, lines: list[int], reasons: list[str], messages: list[str], fields: list[str] | None = None) -> None:
+        room = self.max_issues - len(self.issues)
+        for i in range(min(room, len(lines))):
+            self.issues.append(RecordIssue(lines[i], reasons[i], messages[i], (fields[i] if fields else "") or ""))
+
+
+def ingest_batches(
+    actor: Actor,
+    member: Member,
+    batches: Iterable[ParsedBatch],
+    *,
+    source: str,
+    label: str = "",
+    profile: str = "",
+    sha256: str = "",
+    tolerance_l: int = DEFAULT_TOLERANCE_L,
+    now: datetime | None = None,
+    on_batch: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """Store every reading that passes, quarantine every one that does not, count duplicates."""
+    actor.require_role(member.pk, "operator", "manager")
+    now = now or datetime.now(UTC)
+    try:
+        with transaction.atomic():
+            batch = ImportBatch.all_tenants.create(
+                member=member,
+                source=source,
+                label=label[:300],
+                profile=profile,
+                sha256=sha256,
+                created_by=actor.user,
+                actor_label=actor.label[:200],
+            )
+            run = _Run(member.pk, batch.pk, MeterResolver(member.pk), now)
+            create_staging(connection)
+            for parsed in batches:
+                _stage(run, parsed)
+                if on_batch is not None:
+                    on_batch(parsed.readings.num_rows + parsed.rejections.num_rows)
+            result = _finish(run, batch, tolerance_l)
+            record_audit(actor, "import_readings", batch, member=member, after=result.summary())
+            drop_staging(connection)
+            return result
+    except FileRejected as exc:
+        with transaction.atomic():
+            rejected = ImportBatch.all_tenants.create(
+                member=member,
+                source=source,
+                label=label[:300],
+                profile=profile,
+                sha256=sha256,
+                created_by=actor.user,
+                actor_label=actor.label[:200],
+                status=BatchStatus.REJECTED,
+                error=str(exc),
+                finished_at=timezone.now(),
+            )
+            record_audit(actor, "reject_import", rejected, member=member, after={"error": str(exc)})
+        raise
+
+
+def _stage(run: _Run, parsed: ParsedBatch) -> None:
+    readings, rejections = parsed.readings, parsed.rejections
+    run.received += readings.num_rows + rejections.num_rows
+    if rejections.num_rows:
+        lines = rejections.column("line").to_pylist()
+        reasons = rejections.column("reason").to_pylist()
+        messages = rejections.column("message").to_pylist()
+        fields = rejections.column("column").to_pylist()
+        run.note(lines, reasons, messages, fields)
+        run.quarantined += write_quarantine(
+            connection,
+            member_id=run.member_id,
+            batch_id=run.batch_id,
+            lines=lines,
+            reasons=reasons,
+            messages=messages,
+            raws=rejections.column("raw").to_pylist(),
+            fields=fields,
+        )
+    if readings.num_rows == 0:
+        return
+    meter_ids = run.resolver.resolve(readings)
+    unknown = pc.is_null(meter_ids)
+    future = pc.greater(readings.column("observed_at"), pa.scalar(run.now + FUTURE_SKEW, pa.timestamp("us", "UTC")))
+    bad = pc.or_(unknown, future)
+    if pc.any(bad).as_py():
+        _quarantine_rows(run, readings.filter(unknown), RejectReason.UNKNOWN_METER, "no meter {ref} in this member")
+        _quarantine_rows(
+            run,
+            readings.filter(pc.and_(future, pc.invert(unknown))),
+            RejectReason.FUTURE_TIMESTAMP,
+            "the time is in the future",
+        )
+        keep = pc.invert(bad)
+        readings, meter_ids = readings.filter(keep), pc.filter(meter_ids, keep)
+    n = readings.num_rows
+    if n == 0:
+        return
+    seqs = pa.array(range(run.seq, run.seq + n), pa.int64())
+    run.seq += n
+    table = pa.Table.from_batches([readings]).append_column("seq", seqs).append_column("meter_id", meter_ids)
+    write_stage(connection, table)
+    flag_counts = pc.list_value_length(readings.column("flags"))
+    if pc.max(flag_counts).as_py():
+        flagged = table.filter(pc.greater(pc.fill_null(flag_counts, 0), 0))
+        flat = pc.list_flatten(flagged.column("flags"))
+        parents = pc.list_parent_indices(flagged.column("flags"))
+        copy_rows(
+            connection,
+            STAGE_FLAG,
+            pa.table(
+                {
+                    "seq": pc.take(flagged.column("seq"), parents),
+                    "code": pc.struct_field(flat, "code"),
+                    "state": pc.struct_field(flat, "state"),
+                    "raw": pc.utf8_slice_codeunits(pc.struct_field(flat, "raw"), 0, 100),
+                }
+            ),
+        )
+
+
+def _quarantine_rows(run: _Run, rows: pa.RecordBatch, reason: str, template: str) -> None:
+    if rows.num_rows == 0:
+        return
+    refs = rows.column("meter_ref").to_pylist()
+    lines = rows.column("line").to_pylist()
+    reasons = [str(reason)] * rows.num_rows
+    messages = [template.format(ref=ref) for ref in refs]
+    run.note(lines, reasons, messages)
+    run.quarantined += write_quarantine(
+        connection,
+        member_id=run.member_id,
+        batch_id=run.batch_id,
+        lines=lines,
+        reasons=reasons,
+        messages=messages,
+        raws=[
+            f"{r},{t.isoformat()},{i}"
+            for r, t, i in zip(
+                refs, rows.column("observed_at").to_pylist(), rows.column("index_l").to_pylist(), strict=True
+            )
+        ],
+        readings=rows,
+    )
+
+
+def _finish(run: _Run, batch: ImportBatch, tolerance_l: int) -> ImportResult:
+    classification = classify(connection, tolerance_l=tolerance_l)
+    _quarantine_classified(run)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO water_reading (member_id, meter_id, observed_at, index_l, flow_lph, backflow_l,"
+            " source, time_basis, read_type, time_ambiguous, batch_id)"
+            f" SELECT %s, s.meter_id, s.observed_at, s.index_l, s.flow_lph, s.backflow_l, %s, s.time_basis,"
+            f" s.read_type, s.time_ambiguous, %s FROM {CAND} c JOIN {STAGE} s ON s.seq = c.seq"
+            f" WHERE NOT EXISTS (SELECT 1 FROM {BAD} b WHERE b.seq = c.seq)",
+            [run.member_id, batch.source, batch.pk],
+        )
+        accepted = cursor.rowcount
+    opened, closed = apply_device_flags(connection, run.member_id)
+    duplicates = classification.in_file_duplicates + classification.stored_duplicates
+    batch.received = run.received
+    batch.accepted = accepted
+    batch.duplicates = duplicates
+    batch.quarantined = run.quarantined
+    batch.status = BatchStatus.DONE
+    batch.finished_at = timezone.now()
+    batch.save(update_fields=["received", "accepted", "duplicates", "quarantined", "status", "finished_at"])
+    return ImportResult(batch, run.received, accepted, duplicates, run.quarantined, run.issues, opened, closed)
+
+
+def _quarantine_classified(run: _Run) -> None:
+    """Move the readings the classification refused into the quarantine."""
+    columns = ", ".join(
+        f"s.{c}"
+        for c in (
+            "line",
+            "meter_ref",
+            "ref_kind",
+            "observed_at",
+            "index_l",
+            "flow_lph",
+            "backflow_l",
+            "time_basis",
+            "read_type",
+            "time_ambiguous",
+        )
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT b.reason, b.message, {columns}, b.seq FROM {BAD} b JOIN {STAGE} s ON s.seq = b.seq ORDER BY s.line"
+        )
+        rows = cursor.fetchall()
+        cursor.execute(f"SELECT f.seq, f.code, f.state, f.raw FROM {STAGE_FLAG} f JOIN {BAD} b ON b.seq = f.seq")
+        flags: dict[int, list[dict[str, str]]] = {}
+        for seq, code, state, raw in cursor.fetchall():
+            flags.setdefault(seq, []).append({"code": code, "state": state, "raw": raw})
+    if not rows:
+        return
+    readings = pa.table(
+        {
+            "line": pa.array([r[2] for r in rows], pa.int64()),
+            "meter_ref": pa.array([r[3] for r in rows], pa.string()),
+            "ref_kind": pa.array([r[4] for r in rows], pa.string()),
+            "observed_at": pa.array([_as_utc(r[5]) for r in rows], pa.timestamp("us", tz="UTC")),
+            "index_l": pa.array([r[6] for r in rows], pa.int64()),
+            "flow_lph": pa.array([r[7] for r in rows], pa.float64()),
+            "backflow_l": pa.array([r[8] for r in rows], pa.int64()),
+            "time_basis": pa.array([r[9] for r in rows], pa.string()),
+            "read_type": pa.array([r[10] for r in rows], pa.string()),
+            "time_ambiguous": pa.array([bool(r[11]) for r in rows], pa.bool_()),
+            "flags": pa.array([flags.get(r[12]) for r in rows], READINGS_SCHEMA.field("flags").type),
+        }
+    )
+    payload_rows = readings.to_pylist()
+    run.quarantined += write_quarantine(
+        connection,
+        member_id=run.member_id,
+        batch_id=run.batch_id,
+        lines=[r[2] for r in rows],
+        reasons=[r[0] for r in rows],
+        messages=[r[1] for r in rows],
+        raws=[raw_line({**p, "observed_at": p["observed_at"].isoformat()}) for p in payload_rows],
+        readings=readings,
+    )
+    run.note([r[2] for r in rows], [r[0] for r in rows], [r[1] for r in rows])
+
+
+def _as_utc(value: datetime | str) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -1,0 +1,118 @@
+"""Temporary staging tables and fast row writers, per database vendor.
+
+PostgreSQL gets ``COPY … FROM STDIN`` fed by Arrow's CSV writer (no Python object per row);
+SQLite gets ``executemany``. Datetimes are written the way each Django backend stores them.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+STAGE = "gmina_stage"
+STAGE_FLAG = "gmina_stage_flag"
+BAD = "gmina_bad"
+
+STAGE_COLUMNS = (
+    "seq",
+    "line",
+    "meter_id",
+    "observed_at",
+    "index_l",
+    "flow_lph",
+    "backflow_l",
+    "time_basis",
+    "read_type",
+    "time_ambiguous",
+    "meter_ref",
+    "ref_kind",
+)
+
+
+def _ddl(vendor: str) -> list[str]:
+    ts = "timestamptz" if vendor == "postgresql" else "text"
+    real = "double precision" if vendor == "postgresql" else "real"
+    boolean = "boolean" if vendor == "postgresql" else "integer"
+    temp = "TEMPORARY TABLE"
+    on_commit = " ON COMMIT DROP" if vendor == "postgresql" else ""
+    return [
+        f"CREATE {temp} {STAGE} (seq bigint, line bigint, meter_id bigint, observed_at {ts}, index_l bigint,"
+        f" flow_lph {real}, backflow_l bigint, time_basis varchar(16), read_type varchar(16),"
+        f" time_ambiguous {boolean}, meter_ref varchar(64), ref_kind varchar(8)){on_commit}",
+        f"CREATE {temp} {STAGE_FLAG} (seq bigint, code varchar(16), state varchar(8), raw varchar(100)){on_commit}",
+        f"CREATE {temp} {BAD} (seq bigint, reason varchar(32), message text){on_commit}",
+    ]
+
+
+def create_staging(connection: BaseDatabaseWrapper) -> None:
+    """Create the empty staging tables for this transaction."""
+    drop_staging(connection)  # an enclosing transaction may still hold a previous run's tables
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Sorts and hashes of a whole file's readings stay in memory instead of spilling.
+            cursor.execute("SET LOCAL work_mem = '256MB'")
+        for statement in _ddl(connection.vendor):
+            cursor.execute(statement)
+
+
+TEMP_TABLES = (STAGE, STAGE_FLAG, BAD, "gmina_cand")
+
+
+def drop_staging(connection: BaseDatabaseWrapper) -> None:
+    schema = "pg_temp" if connection.vendor == "postgresql" else "temp"
+    with connection.cursor() as cursor:
+        for table in TEMP_TABLES:
+            cursor.execute(f"DROP TABLE IF EXISTS {schema}.{table}")
+
+
+def write_stage(connection: BaseDatabaseWrapper, table: pa.Table) -> None:
+    """Append rows (columns named as ``STAGE_COLUMNS``) to the staging table."""
+    copy_rows(connection, STAGE, table.select(list(STAGE_COLUMNS)))
+
+
+def copy_rows(connection: BaseDatabaseWrapper, name: str, table: pa.Table) -> None:
+    """Bulk-append an Arrow table to a database table with the same column names."""
+    if table.num_rows == 0:
+        return
+    columns = ", ".join(table.column_names)
+    if connection.vendor == "postgresql":
+        buffer = io.BytesIO()
+        pacsv.write_csv(table, buffer, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
+        with connection.cursor() as cursor:
+            raw = cursor.cursor
+            with raw.copy(f"COPY {name} ({columns}) FROM STDIN WITH (FORMAT csv)") as copy:
+                copy.write(buffer.getbuffer())
+        return
+    placeholders = ", ".join("?" for _ in table.column_names)
+    with connection.cursor() as cursor:
+        cursor.connection.executemany(  # the sqlite3 connection: no per-row Django overhead
+            f"INSERT INTO {name} ({columns}) VALUES ({placeholders})", _sqlite_rows(table)
+        )
+
+
+def _sqlite_rows(table: pa.Table) -> Iterator[Sequence[Any]]:
+    columns = []
+    for field, column in zip(table.schema, table.columns, strict=True):
+        if pa.types.is_timestamp(field.type):
+            columns.append(sqlite_datetimes(column))
+        elif pa.types.is_boolean(field.type):
+            columns.append(pc.cast(column, pa.int8()).to_pylist())
+        else:
+            columns.append(column.to_pylist())
+    return zip(*columns, strict=True)
+
+
+def sqlite_datetimes(column: pa.ChunkedArray | pa.Array) -> list[str | None]:
+    """UTC timestamps as Django's SQLite backend stores them ('YYYY-MM-DD HH:MM:SS[.ffffff]')."""
+    seconds = pc.strftime(column, format="%Y-%m-%d %H:%M:%S").to_pylist()
+    micros = pc.cast(pc.microsecond(column), pa.int64()).to_pylist()
+    return [
+        None if text is None else (f"{text[:19]}.{micro:06d}" if micro else text[:19])
+        for text, micro in zip(seconds, micros, strict=True)
+    ]

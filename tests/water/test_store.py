@@ -1,0 +1,200 @@
+"""The store: idempotent by (meter, time), never overwrites, quarantines with reasons, loses nothing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from gmina.consortium.actors import Actor
+from gmina.water.models import DeviceEvent, ImportBatch, QuarantinedRecord, Reading
+from gmina.water.store import ingest_batches
+from tests.factories import SYSTEM, Tenant, make_meter
+from tests.water.batches import T0, batch, flag, reading
+
+pytestmark = pytest.mark.django_db
+
+
+def ingest(tenant: Tenant, rows, rejections=None, actor: Actor = SYSTEM):  # type: ignore[no-untyped-def]
+    return ingest_batches(actor, tenant.member, [batch(rows, rejections)], source="api", label="test")
+
+
+def stored(tenant: Tenant) -> list[tuple[str, datetime, int]]:
+    rows = Reading.all_tenants.filter(member=tenant.member).order_by("meter__serial", "observed_at")
+    return [(r.meter.serial, r.observed_at, r.index_l) for r in rows.select_related("meter")]
+
+
+def test_new_readings_are_stored_and_counted(tenant_a: Tenant) -> None:
+    make_meter(tenant_a.member, "M1")
+    result = ingest(tenant_a, [reading("M1", h, 1000 + 10 * h) for h in range(24)])
+    assert (result.received, result.accepted, result.duplicates, result.quarantined) == (24, 24, 0, 0)
+    assert len(stored(tenant_a)) == 24
+    batch_row = ImportBatch.all_tenants.get(pk=result.batch.pk)
+    assert (batch_row.status, batch_row.accepted) == ("done", 24)
+
+
+def test_reingesting_changes_nothing(tenant_a: Tenant) -> None:
+    make_meter(tenant_a.member, "M1")
+    rows = [reading("M1", h, 1000 + 10 * h) for h in range(10)]
+    ingest(tenant_a, rows)
+    before = stored(tenant_a)
+    again = ingest(tenant_a, [reading("M1", h, 1000 + 10 * h) for h in range(10)])
+    assert (again.accepted, again.duplicates, again.quarantined) == (0, 10, 0)
+    assert stored(tenant_a) == before
+
+
+def test_same_key_other_value_is_a_conflict_and_never_overwrites(tenant_a: Tenant) -> None:
+    make_meter(tenant_a.member, "M1")
+    ingest(tenant_a, [reading("M1", 1, 1000)])
+    result = ingest(tenant_a, [reading("M1", 1, 1500)])
+    assert (result.accepted, result.quarantined) == (0, 1)
+    assert stored(tenant_a)[0][2] == 1000
+    record = QuarantinedRecord.all_tenants.get(batch=result.batch)
+    assert record.reason == "conflict" and "1000" in record.message and "1500" in record.message
+    assert record.payload["index_l"] == 1500  # nothing is lost: the refused value is kept
+
+
+def test_in_file_duplicates_and_conflicts_do_not_depend_on_order(tenant_a: Tenant) -> None:
+    make_meter(tenant_a.member, "M1")
+    rows = [reading("M1", 1, 100), reading("M1", 1, 100), reading("M1", 2, 200), reading("M1", 2, 250)]
+    result = ingest(tenant_a, rows)
+    assert (result.accepted, result.duplicates, result.quarantined) == (1, 1, 2)
+    assert stored(tenant_a) == [("M1", T0 + timedelta(hours=1), 100)]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_record_order_does_not_change_the_stored_result(seed: int, tenant_a: Tenant, tenant_b: Tenant) -> None:
+    import random
+
+    rows = [reading("M1", h, 1000 + 7 * h) for h in range(30)] + [reading("M1", 5, 9), reading("M1", 40, 5)]
+    shuffled = list(rows)
+    random.Random(seed).shuffle(shuffled)
+    make_meter(tenant_a.member, "M1")
+    make_meter(tenant_b.member, "M1")
+    a = ingest(tenant_a, [dict(r) for r in rows])
+    b = ingest(tenant_b, [dict(r, line=0) for r in shuffled])
+    assert stored(tenant_a) == stored(tenant_b)
+    assert (a.accepted, a.duplicates, a.quarantined) == (b.accepted, b.duplicates, b.quarantined)
+
+
+def test_out_of_order_data_is_accepted(tenant_a: Tenant) -> None:
+    make_meter(tenant_a.member, "M1")
+    ingest(tenant_a, [reading("M1", h, 1000 + 10 * h) for h in range(10, 20)])
+    result = ingest(tenant_a, [reading("M1", h, 1000 + 10 * h) for h in range(0, 10)])
+    assert result.accepted == 10 and len(stored(tenant_a)) == 20
+
+
+def test_a_decreasing_index_is_quarantined_but_a_spike_does_not_condemn_what_follows(
+    tenant_a: Tenant,
+) -> None:
+    make_meter(tenant_a.member, "M1")
+    rows = [
+        reading("M1", 0, 1000),
+        reading("M1", 1, 1100),
+        reading("M1", 2, 999_999),
+        reading("M1", 3, 1200),
+        reading("M1", 4, 1300),
+        reading("M1", 5, 1250),
+        reading("M1", 6, 1400),
+    ]
+    result = ingest(tenant_a, rows)
+    refused = {r.index_l: r.reason for r in QuarantinedRecord.all_tenants.filter(batch=result.batch)}
+    assert refused == {1250: "decreasing_index"}
+    assert [i for _, _, i in stored(tenant_a)] == [1000, 1100, 999_999, 1200, 1300, 1400]
+
+
+def test_small_dips_within_tolerance_and_register_rollover_are_accepted(tenant_a: Tenant) -> None:
+    make_meter(tenant_a.member, "M1", register_capacity_l=100_000)
+    rows = [
+        reading("M1", 0, 98_000),
+        reading("M1", 1, 99_500),
+        reading("M1", 2, 99_495),
+        reading("M1", 3, 400),
+    ]
+    result = ingest(tenant_a, rows)
+    assert (result.accepted, result.quarantined) == (4, 0)
+
+
+def test_unknown_meters_and_future_times_are_quarantined_with_reasons(tenant_a: Tenant, tenant_b: Tenant) -> None:
+    make_meter(tenant_a.member, "M1")
+    make_meter(tenant_b.member, "B-ONLY")
+    future = datetime.now(UTC) + timedelta(days=2) - T0
+    rows = [
+        reading("M1", 1, 10),
+        reading("NOPE", 1, 10),
+        reading("B-ONLY", 1, 10),
+        reading("M1", future.total_seconds() / 3600, 20),
+    ]
+    result = ingest(tenant_a, rows)
+    reasons = sorted(QuarantinedRecord.all_tenants.filter(batch=result.batch).values_list("reason", flat=True))
+    assert reasons == ["future_timestamp", "unknown_meter", "unknown_meter"]  # B's meter is unknown to A
+    assert {i.reason for i in result.issues} == {"future_timestamp", "unknown_meter"}
+    assert result.accepted == 1
+
+
+def test_parser_rejections_are_kept_in_quarantine(tenant_a: Tenant) -> None:
+    make_meter(tenant_a.member, "M1")
+    rejection = {
+        "line": 7,
+        "column": "index",
+        "reason": "bad_number",
+        "message": "'12,3,4' is not a number",
+        "raw": "M1;01.03.2025 00:00;12,3,4",
+    }
+    result = ingest(tenant_a, [reading("M1", 1, 10)], [rejection])
+    record = QuarantinedRecord.all_tenants.get(batch=result.batch)
+    assert (record.line, record.source_field, record.reason, record.raw) == (
+        7,
+        "index",
+        "bad_number",
+        rejection["raw"],
+    )
+    assert result.received == 2 and result.quarantined == 1
+
+
+def test_device_radio_ids_resolve_by_time(tenant_a: Tenant) -> None:
+    from gmina.water import actions
+
+    old = make_meter(tenant_a.member, "OLD", device_key="36512345")
+    swap = T0 + timedelta(hours=5)
+    actions.replace_meter(SYSTEM, old=old, new_serial="NEW", at=swap, final_index_l=5000, keep_device=True)
+    rows = [reading("36512345", h, 4000 + 100 * h, kind="device") for h in range(5)]
+    rows += [reading("36512345", h, 10 * (h - 5), kind="device") for h in range(5, 9)]
+    result = ingest(tenant_a, rows)
+    assert (result.accepted, result.quarantined) == (9, 0)  # the index restart is not "decreasing"
+    serials = [s for s, _, _ in stored(tenant_a)]
+    assert serials.count("OLD") == 5 and serials.count("NEW") == 4
+
+
+def test_device_flags_become_events_that_open_and_close(tenant_a: Tenant) -> None:
+    meter = make_meter(tenant_a.member, "M1")
+    rows = [reading("M1", h, 100 + h, flags=[flag("leak")] if 2 <= h <= 4 else []) for h in range(8)]
+    ingest(tenant_a, rows)
+    event = DeviceEvent.all_tenants.get(meter=meter)
+    assert (event.code, event.state, event.occurrences) == ("leak", "active", 3)
+    assert event.first_seen == T0 + timedelta(hours=2) and event.last_seen == T0 + timedelta(hours=4)
+    assert event.ended_at == T0 + timedelta(hours=5)
+
+
+def test_an_event_spanning_batches_is_one_event(tenant_a: Tenant) -> None:
+    meter = make_meter(tenant_a.member, "M1")
+    ingest(
+        tenant_a,
+        [reading("M1", h, 100 + h, flags=[flag("tamper_magnet", "historic", "P_MAGNETIC_FIELD")]) for h in range(3)],
+    )
+    ingest(
+        tenant_a,
+        [reading("M1", h, 100 + h, flags=[flag("tamper_magnet", "historic", "P_MAGNETIC_FIELD")]) for h in range(3, 6)],
+    )
+    events = list(DeviceEvent.all_tenants.filter(meter=meter))
+    assert len(events) == 1 and events[0].occurrences == 6 and events[0].ended_at is None
+
+
+def test_a_read_only_actor_cannot_ingest(tenant_a: Tenant) -> None:
+    from django.core.exceptions import PermissionDenied
+
+    make_meter(tenant_a.member, "M1")
+    viewer = Actor.for_user(tenant_a.users["viewer"])
+    with pytest.raises(PermissionDenied):
+        ingest(tenant_a, [reading("M1", 1, 10)], actor=viewer)
+    assert not Reading.all_tenants.exists()
