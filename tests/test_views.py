@@ -132,3 +132,9 @@ def test_user_changes_in_the_admin_are_audited(center_user: User) -> None:
     entry = AuditEntry.all_tenants.get(action="set_password", object_id=str(user.pk))
     assert "An0ther" not in str(entry.after)
     assert client.post(reverse("admin:consortium_user_delete", args=[user.pk])).status_code == 403
+
+
+def test_static_files_are_served_without_a_cdn(client: Client) -> None:
+    response = client.get("/static/gmina/site.css")
+    assert response.status_code == 200
+    assert b"--accent" in b"".join(response.streaming_content)

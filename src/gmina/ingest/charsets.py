@@ -39,8 +39,9 @@ _ALIASES = {
 }
 _BOMS = ((codecs.BOM_UTF8, UTF8), (codecs.BOM_UTF16_LE, UTF16LE), (codecs.BOM_UTF16_BE, UTF16BE))
 
-_CP1250_ONLY = b"\x8c\x8f\x9c\x9f"  # Ś Ź ś ź in CP1250; C1 controls in ISO-8859-2
-_ISO_ONLY = b"\xb1\xb6\xbc"  # ą ś ź in ISO-8859-2; ± ¶ Ľ in CP1250
+# Letter evidence (§4.2 table, extended with Ą/ą for CP1250 and Ą/Ś/Ź for ISO-8859-2):
+_CP1250_ONLY = b"\x8c\x8f\x9c\x9f\xa5\xb9"  # Ś Ź ś ź Ą ą in CP1250; C1 controls, Ľ, š in ISO-8859-2
+_ISO_ONLY = b"\xa1\xa6\xac\xb1\xb6\xbc"  # Ą Ś Ź ą ś ź in ISO-8859-2; ˇ ¦ ¬ ± ¶ Ľ in CP1250
 _CP1250_UNDEFINED = b"\x81\x83\x88\x90\x98"
 _C1 = bytes(range(0x80, 0xA0))
 _UTF8_LEADS = b"\xc3\xc4\xc5"

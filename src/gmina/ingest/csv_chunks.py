@@ -48,13 +48,14 @@ def open_source(source: Source) -> Iterator[BinaryIO]:
         yield source
 
 
-def utf8_blocks(handle: BinaryIO, declared: str | None, block_size: int = RAW_BLOCK) -> Iterator[tuple[bytes, int]]:
+def utf8_blocks(handle: BinaryIO, declared: str | None, block_size: int | None = None) -> Iterator[tuple[bytes, int]]:
     """(UTF-8 bytes, raw bytes consumed) per block, after settling the charset.
 
     A seekable source is scanned completely first, so encoding problems refuse the file before any
     record is parsed; a pipe is judged on its first block and refused mid-stream if a later block
     does not decode.
     """
+    block_size = block_size or RAW_BLOCK
     seekable = _seekable(handle)
     start = handle.tell() if seekable else 0
     first = _read_full(handle, block_size)

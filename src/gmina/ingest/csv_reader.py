@@ -135,7 +135,11 @@ def _sniff_delimiter(lines: list[str]) -> str:
 
 
 def _split(line: str, delimiter: str) -> list[str]:
-    return next(csv.reader([line], delimiter=delimiter, quotechar='"'), [])
+    """The fields of the first line (the header, or the first record of a header-less file)."""
+    try:
+        return next(csv.reader([line], delimiter=delimiter, quotechar='"'), [])
+    except csv.Error as exc:
+        raise FileRejected(f"line 1 is not valid CSV: {exc}", line=1) from None
 
 
 def _target_bytes(chunker: RecordChunker, batch_rows: int) -> int:

@@ -1,0 +1,129 @@
+"""The project's own batch JSON (REST API, MQTT)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from gmina.ingest import FileRejected, parse_api_json
+
+
+def parse(readings: list[object]) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+    batch = parse_api_json(json.dumps({"readings": readings}))
+    return batch.readings.to_pylist(), batch.rejections.to_pylist()
+
+
+def test_valid_records() -> None:
+    text = """{"readings": [
+        {"meter": "23041234", "observed_at": "2025-10-26T01:15:00Z", "index_l": 1234567},
+        {"device": "70B3D5FFEE001234", "observed_at": "2025-10-26T02:15:00+01:00", "index_m3": 1234.5675,
+         "flow_lph": 12.5, "flags": ["leak", {"code": "tamper_magnet", "state": "historic"}, "OK"],
+         "read_type": "final", "time_basis": "reception"},
+        {"meter": "1", "observed_at": "2025-10-26T01:15:00.123456789+00:00", "index_m3": "1 234,567"}
+    ]}"""
+    batch = parse_api_json(text)
+    assert batch.rejections.num_rows == 0
+    rows = batch.readings.to_pylist()
+    assert [(r["line"], r["meter_ref"], r["ref_kind"], r["index_l"]) for r in rows] == [
+        (0, "23041234", "serial", 1234567),
+        (1, "70b3d5ffee001234", "device", 1234568),  # 1234.5675 m³ exactly, half to even
+        (2, "1", "serial", 1234567),
+    ]
+    assert rows[1]["observed_at"] == datetime(2025, 10, 26, 1, 15, tzinfo=UTC)
+    assert rows[2]["observed_at"] == datetime(2025, 10, 26, 1, 15, 0, 123456, tzinfo=UTC)
+    assert rows[1]["flags"] == [
+        {"code": "leak", "state": "active", "raw": "leak"},
+        {"code": "tamper_magnet", "state": "historic", "raw": "tamper_magnet"},
+    ]
+    assert (rows[1]["read_type"], rows[1]["time_basis"], rows[1]["flow_lph"]) == ("final", "reception", 12.5)
+    assert (rows[0]["read_type"], rows[0]["time_basis"], rows[0]["flags"]) == ("actual", "meter_clock", [])
+
+
+def test_index_m3_floats_are_exact_from_their_text() -> None:
+    rows, _ = parse([{"meter": "m", "observed_at": "2025-01-01T00:00:00Z", "index_m3": 0.1 + 0.2}])
+    assert rows[0]["index_l"] == 300  # 0.30000000000000004 m³
+    batch = parse_api_json('{"readings": [{"meter": "m", "observed_at": "2025-01-01T00:00:00Z", "index_m3": 0.0015}]}')
+    assert batch.readings.column("index_l").to_pylist() == [2]
+
+
+OK = {"meter": "m", "observed_at": "2025-01-01T00:00:00Z", "index_l": 5}
+
+
+@pytest.mark.parametrize(
+    ("change", "column", "reason"),
+    [
+        ({"meter": None}, "meter", "missing_value"),
+        ({"meter": ""}, "meter", "missing_value"),
+        ({"meter": 123}, "meter", "malformed"),
+        ({"meter": "3,65E+07"}, "meter", "scientific_id"),
+        ({"device": "abc"}, "device", "malformed"),  # both meter and device
+        ({"observed_at": None}, "observed_at", "missing_value"),
+        ({"observed_at": "2025-01-01T00:00:00"}, "observed_at", "bad_timestamp"),  # no offset
+        ({"observed_at": "yesterday"}, "observed_at", "bad_timestamp"),
+        ({"observed_at": 1735689600}, "observed_at", "bad_timestamp"),
+        ({"index_l": None}, "index_l", "missing_value"),
+        ({"index_l": 1.5}, "index_l", "bad_number"),
+        ({"index_l": "5"}, "index_l", "bad_number"),
+        ({"index_l": True}, "index_l", "bad_number"),
+        ({"index_l": -1}, "index_l", "negative_index"),
+        ({"index_l": 2**70}, "index_l", "bad_number"),
+        ({"index_m3": 1}, "index_m3", "malformed"),  # both index_l and index_m3
+        ({"flow_lph": "fast"}, "flow_lph", "bad_number"),
+        ({"flags": "leak"}, "flags", "malformed"),
+        ({"flags": [{"code": "leak", "state": "maybe"}]}, "flags", "malformed"),
+        ({"flags": [3]}, "flags", "malformed"),
+        ({"read_type": "guess"}, "read_type", "malformed"),
+        ({"time_basis": "guess"}, "time_basis", "malformed"),
+        ({"colour": "blue"}, "colour", "malformed"),
+    ],
+)
+def test_bad_records_are_rejected_with_the_key(change: dict[str, object], column: str, reason: str) -> None:
+    record = {**OK, **change}
+    rows, rejections = parse([OK, record])
+    assert [r["line"] for r in rows] == [0]
+    assert [(r["line"], r["column"], r["reason"]) for r in rejections] == [(1, column, reason)]
+    assert json.loads(str(rejections[0]["raw"])) == json.loads(json.dumps(record))
+
+
+def test_missing_index_keys() -> None:
+    _, rejections = parse([{"meter": "m", "observed_at": "2025-01-01T00:00:00Z"}])
+    assert (rejections[0]["column"], rejections[0]["reason"]) == ("index_l", "missing_value")
+
+
+def test_record_not_an_object_and_unknown_flag_code() -> None:
+    rows, rejections = parse([[1, 2], {**OK, "flags": ["FOO_BAR", {"code": "new_code"}]}])
+    assert [(r["line"], r["reason"]) for r in rejections] == [(0, "malformed")]
+    assert rows[0]["flags"] == [
+        {"code": "other", "state": "active", "raw": "FOO_BAR"},
+        {"code": "other", "state": "active", "raw": "new_code"},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "column"),
+    [
+        ('{"readings": [', 1, 15),
+        ('{\n  "readings": [\n    {"meter": "a",}\n  ]\n}', 3, 19),
+        ("[]", 1, 1),
+        ('{"readings": {}}', 1, 1),
+        ('{"readings": [], "extra": 1}', 1, 1),
+        ("", 1, 1),
+    ],
+)
+def test_file_level_errors(text: str, line: int, column: int) -> None:
+    with pytest.raises(FileRejected) as error:
+        parse_api_json(text)
+    assert (error.value.line, error.value.column) == (line, column)
+
+
+def test_bad_utf8_bytes() -> None:
+    with pytest.raises(FileRejected) as error:
+        parse_api_json(b'{"readings": [\n{"meter": "\xb3"}]}')
+    assert (error.value.line, error.value.column) == (2, 12)
+
+
+def test_lone_surrogates_do_not_break_arrow() -> None:
+    batch = parse_api_json('{"readings": [{"meter": "a\\ud800", "observed_at": "x", "index_l": 1}]}')
+    assert batch.rejections.num_rows == 1
