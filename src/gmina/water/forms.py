@@ -31,7 +31,7 @@ class QuarantineFilterForm(forms.Form):
 class FixForm(forms.Form):
     meter_ref = forms.CharField(label=_("meter (serial or radio id)"), max_length=64)
     ref_kind = forms.ChoiceField(
-        label=_("the meter is named by"), choices=[("serial", _("serial number")), ("device", _("radio id"))]
+        label=_("meter identified by"), choices=[("serial", _("serial number")), ("device", _("radio id"))]
     )
     observed_at = forms.DateTimeField(
         label=_("time (local)"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})

@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from gmina.ingest import PROFILES, FileRejected
@@ -126,7 +127,9 @@ def upload(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(
                 request,
-                _("%(received)d records: %(accepted)d stored, %(duplicates)d duplicates, %(quarantined)d quarantined.")
+                _(
+                    "Received: %(received)d, stored: %(accepted)d, duplicates: %(duplicates)d, quarantined: %(quarantined)d."
+                )
                 % result.summary(),
             )
             return redirect("water:batch_detail", pk=result.batch.pk)
@@ -194,7 +197,7 @@ def _reprocess(request: HttpRequest, records: list[QuarantinedRecord]) -> HttpRe
         return redirect("water:quarantine_list")
     messages.success(
         request,
-        _("%(received)d records: %(accepted)d stored, %(duplicates)d duplicates, %(quarantined)d quarantined.")
+        _("Received: %(received)d, stored: %(accepted)d, duplicates: %(duplicates)d, quarantined: %(quarantined)d.")
         % result.summary(),
     )
     return redirect("water:batch_detail", pk=result.batch.pk)
@@ -219,6 +222,9 @@ def quarantine_bulk(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
-            messages.success(request, _("%(count)d records discarded.") % {"count": count})
+            messages.success(
+                request,
+                ngettext("%(count)d record discarded.", "%(count)d records discarded.", count) % {"count": count},
+            )
         return redirect("water:quarantine_list")
     return _reprocess(request, records)

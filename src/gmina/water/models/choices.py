@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class MeterKind(models.TextChoices):
@@ -23,7 +24,7 @@ class ServiceCategory(models.TextChoices):
     HOUSEHOLD = "household", _("household")
     COMMERCIAL = "commercial", _("commercial")
     INSTITUTION = "institution", _("institution")
-    OTHER = "other", _("other")
+    OTHER = "other", pgettext_lazy("service category", "other")
 
 
 class Source(models.TextChoices):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from gmina.consortium.scoping import TenantModel
@@ -28,7 +29,7 @@ class ImportBatch(TenantModel):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    actor_label = models.CharField(_("by"), max_length=200, blank=True)
+    actor_label = models.CharField(_("performed by"), max_length=200, blank=True)
 
     class Meta:
         ordering = ["-started_at", "-id"]
@@ -36,7 +37,7 @@ class ImportBatch(TenantModel):
         verbose_name_plural = _("import batches")
 
     def __str__(self) -> str:
-        return f"{self.get_source_display()} {self.label} ({self.started_at:%Y-%m-%d %H:%M})"
+        return f"{self.get_source_display()} {self.label} ({timezone.localtime(self.started_at):%Y-%m-%d %H:%M})"
 
 
 class QuarantinedRecord(TenantModel):
