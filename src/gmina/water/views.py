@@ -22,6 +22,13 @@ from gmina.water import actions
 from gmina.water.forms import FixForm, QuarantineFilterForm, SelectionForm, UploadForm
 from gmina.water.models import DeviceEvent, ImportBatch, Meter, QuarantinedRecord, Reading, Zone
 from gmina.water.models.choices import QuarantineStatus
+from gmina.water.store import ImportResult
+
+
+def _summary_message(result: ImportResult) -> str:
+    return _(
+        "Received: %(received)d, stored: %(accepted)d, duplicates: %(duplicates)d, quarantined: %(quarantined)d."
+    ) % (result.summary())
 
 
 def _scope(request: HttpRequest) -> Any:
@@ -127,10 +134,7 @@ def upload(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(
                 request,
-                _(
-                    "Received: %(received)d, stored: %(accepted)d, duplicates: %(duplicates)d, quarantined: %(quarantined)d."
-                )
-                % result.summary(),
+                _summary_message(result),
             )
             return redirect("water:batch_detail", pk=result.batch.pk)
     return render(request, "water/upload.html", {"form": form})
@@ -197,8 +201,7 @@ def _reprocess(request: HttpRequest, records: list[QuarantinedRecord]) -> HttpRe
         return redirect("water:quarantine_list")
     messages.success(
         request,
-        _("Received: %(received)d, stored: %(accepted)d, duplicates: %(duplicates)d, quarantined: %(quarantined)d.")
-        % result.summary(),
+        _summary_message(result),
     )
     return redirect("water:batch_detail", pk=result.batch.pk)
 
