@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import paho.mqtt.client as mqtt
 import pyarrow as pa
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 from paho.mqtt.enums import CallbackAPIVersion
 
 from gmina.consortium.actors import Actor
@@ -230,6 +230,12 @@ class Consumer:
             self.stats.acknowledged += 1
 
     def _work(self) -> None:
+        try:
+            self._loop()
+        finally:
+            connections.close_all()  # this thread's database connections
+
+    def _loop(self) -> None:
         refreshed = 0.0
         while not self.stopping.is_set():
             if time.monotonic() - refreshed > self.refresh_every:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils.dateparse import parse_datetime
@@ -11,8 +10,6 @@ from django.utils.dateparse import parse_datetime
 from gmina.water.models import DeviceEvent
 from gmina.water.store.classify import CAND
 from gmina.water.store.staging import BAD, STAGE, STAGE_FLAG
-
-_ACCEPTED = f"{CAND} c JOIN {STAGE} s ON s.seq = c.seq WHERE NOT EXISTS (SELECT 1 FROM {BAD} b WHERE b.seq = c.seq)"
 
 
 def _dt(value: datetime | str) -> datetime:
@@ -26,20 +23,20 @@ def _dt(value: datetime | str) -> datetime:
 def apply_device_flags(connection: BaseDatabaseWrapper, member_id: int) -> tuple[int, int]:
     """Open or extend events for flags seen; close open events the newer readings no longer carry.
 
-    Returns (events opened, events closed).
+    Within one import a flag's readings form one episode (first to last time seen). Returns
+    (events opened, events closed).
     """
     opened = closed = 0
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT s.meter_id, s.observed_at, f.code, f.state, f.raw"
+            f"SELECT s.meter_id, f.code, f.state, f.raw, MIN(s.observed_at), MAX(s.observed_at), COUNT(*)"
             f" FROM {CAND} c JOIN {STAGE} s ON s.seq = c.seq JOIN {STAGE_FLAG} f ON f.seq = c.seq"
-            f" WHERE NOT EXISTS (SELECT 1 FROM {BAD} b WHERE b.seq = c.seq) ORDER BY s.meter_id, s.observed_at"
+            f" WHERE NOT EXISTS (SELECT 1 FROM {BAD} b WHERE b.seq = c.seq)"
+            f" GROUP BY s.meter_id, f.code, f.state, f.raw"
         )
-        flagged = cursor.fetchall()
-        cursor.execute(f"SELECT DISTINCT s.meter_id FROM {_ACCEPTED}")
-        meters = [row[0] for row in cursor.fetchall()]
-    for meter_id, observed_at, code, state, raw in flagged:
-        at = _dt(observed_at)
+        episodes = cursor.fetchall()
+    for meter_id, code, state, raw, first, last, count in episodes:
+        first_at, last_at = _dt(first), _dt(last)
         event = DeviceEvent.all_tenants.filter(
             meter_id=meter_id, code=code, state=state, raw_code=raw, ended_at__isnull=True
         ).first()
@@ -50,37 +47,31 @@ def apply_device_flags(connection: BaseDatabaseWrapper, member_id: int) -> tuple
                 code=code,
                 state=state,
                 raw_code=raw,
-                first_seen=at,
-                last_seen=at,
+                first_seen=first_at,
+                last_seen=last_at,
+                occurrences=count,
             )
             opened += 1
             continue
-        event.occurrences += 1
-        event.first_seen = min(event.first_seen, at)
-        event.last_seen = max(event.last_seen, at)
+        event.occurrences += count
+        event.first_seen = min(event.first_seen, first_at)
+        event.last_seen = max(event.last_seen, last_at)
         event.save(update_fields=["occurrences", "first_seen", "last_seen"])
-    open_events = DeviceEvent.all_tenants.filter(meter_id__in=meters, ended_at__isnull=True)
     with connection.cursor() as cursor:
-        for event in open_events:
-            cursor.execute(
-                f"SELECT MIN(s.observed_at) FROM {_ACCEPTED} AND s.meter_id = %s AND s.observed_at > %s"
-                f" AND NOT EXISTS (SELECT 1 FROM {STAGE_FLAG} f WHERE f.seq = c.seq AND f.code = %s"
-                f" AND f.state = %s AND f.raw = %s)",
-                [
-                    event.meter_id,
-                    _param(connection, event.last_seen),
-                    event.code,
-                    event.state,
-                    event.raw_code,
-                ],
-            )
-            ended = cursor.fetchone()[0]
-            if ended is not None:  # a newer reading without the flag: the condition cleared then
-                event.ended_at = _dt(ended)
-                event.save(update_fields=["ended_at"])
-                closed += 1
+        # Open events of the meters this import touched, and the first newer reading without the flag.
+        cursor.execute(
+            f"SELECT e.id, MIN(s.observed_at) FROM water_deviceevent e"
+            f" JOIN {STAGE} s ON s.meter_id = e.meter_id AND s.observed_at > e.last_seen"
+            f" JOIN {CAND} c ON c.seq = s.seq"
+            f" WHERE e.ended_at IS NULL AND e.member_id = %s"
+            f" AND NOT EXISTS (SELECT 1 FROM {BAD} b WHERE b.seq = c.seq)"
+            f" AND NOT EXISTS (SELECT 1 FROM {STAGE_FLAG} f WHERE f.seq = c.seq AND f.code = e.code"
+            f" AND f.state = e.state AND f.raw = e.raw_code)"
+            f" GROUP BY e.id",
+            [member_id],
+        )
+        endings = cursor.fetchall()
+    for event_id, ended in endings:
+        DeviceEvent.all_tenants.filter(pk=event_id).update(ended_at=_dt(ended))
+        closed += 1
     return opened, closed
-
-
-def _param(connection: BaseDatabaseWrapper, value: datetime) -> Any:
-    return connection.ops.adapt_datetimefield_value(value)
