@@ -24,7 +24,7 @@ from gmina.ingest.charsets import (
 from gmina.ingest.schema import FileRejected
 
 Source = BinaryIO | str | os.PathLike[str]
-RAW_BLOCK = 8 << 20
+RAW_BLOCK = 1 << 20
 MAX_RECORD_BYTES = 64 << 20  # a single record (line) larger than this refuses the file
 
 

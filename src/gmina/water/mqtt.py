@@ -267,6 +267,7 @@ class Consumer:
             worker.join(timeout=30)
             self.client.loop_stop()
             self.client.disconnect()
+            connections.close_all()  # the calling thread read the subscriptions
         return self.stats
 
     def stop(self) -> None:
