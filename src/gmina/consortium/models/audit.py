@@ -37,7 +37,9 @@ def _refuse(what: str) -> NoReturn:
     raise AppendOnlyError(f"the audit log is append-only: {what} refused")
 
 
-class AuditQuerySet(TenantQuerySet):
+class AppendOnlyMixin:
+    """No update or delete path through a queryset."""
+
     def update(self, **kwargs: Any) -> NoReturn:
         _refuse("update")
 
@@ -48,15 +50,12 @@ class AuditQuerySet(TenantQuerySet):
         _refuse("bulk update")
 
 
-class UnscopedAuditQuerySet(models.QuerySet):  # type: ignore[type-arg]
-    def update(self, **kwargs: Any) -> NoReturn:
-        _refuse("update")
+class AuditQuerySet(AppendOnlyMixin, TenantQuerySet):
+    pass
 
-    def delete(self) -> NoReturn:
-        _refuse("delete")
 
-    def bulk_update(self, *args: Any, **kwargs: Any) -> NoReturn:
-        _refuse("bulk update")
+class UnscopedAuditQuerySet(AppendOnlyMixin, models.QuerySet):  # type: ignore[type-arg]
+    pass
 
 
 class AuditEntry(models.Model):

@@ -105,17 +105,18 @@ def ingest_batches(
     """Store every reading that passes, quarantine every one that does not, count duplicates."""
     actor.require_role(member.pk, "operator", "manager")
     now = now or datetime.now(UTC)
+    origin = {
+        "member": member,
+        "source": source,
+        "label": label[:300],
+        "profile": profile,
+        "sha256": sha256,
+        "created_by": actor.user,
+        "actor_label": actor.label[:200],
+    }
     try:
         with transaction.atomic():
-            batch = ImportBatch.all_tenants.create(
-                member=member,
-                source=source,
-                label=label[:300],
-                profile=profile,
-                sha256=sha256,
-                created_by=actor.user,
-                actor_label=actor.label[:200],
-            )
+            batch = ImportBatch.all_tenants.create(**origin)
             run = _Run(member.pk, batch.pk, MeterResolver(member.pk), now)
             create_staging(connection)
             for parsed in batches:
@@ -129,16 +130,7 @@ def ingest_batches(
     except FileRejected as exc:
         with transaction.atomic():
             rejected = ImportBatch.all_tenants.create(
-                member=member,
-                source=source,
-                label=label[:300],
-                profile=profile,
-                sha256=sha256,
-                created_by=actor.user,
-                actor_label=actor.label[:200],
-                status=BatchStatus.REJECTED,
-                error=str(exc),
-                finished_at=timezone.now(),
+                **origin, status=BatchStatus.REJECTED, error=str(exc), finished_at=timezone.now()
             )
             record_audit(actor, "reject_import", rejected, member=member, after={"error": str(exc)})
         raise
