@@ -99,6 +99,8 @@ def test_unknown_profile_and_bad_toml(tmp_path: Path) -> None:
 def test_dataclass_validation() -> None:
     with pytest.raises(ProfileError, match="positions"):
         CsvProfile(name="x", has_header=False)
+    with pytest.raises(ProfileError, match="index"):
+        CsvProfile(name="x", has_header=False, positions={"device_key": 0, "observed_at": 1})
     with pytest.raises(ProfileError, match="unknown field"):
         CsvProfile(name="x", columns={"serial": ("Nr",)})
 
@@ -121,7 +123,10 @@ def test_fold_header(header: str, folded: str, unit: str | None) -> None:
 
 def test_header_aliases_are_case_and_diacritic_insensitive() -> None:
     profile = CsvProfile(name="aliases", delimiter=";")
-    text = "NUMER FABRYCZNY;Data i godzina odczytu;WSKAZANIE;Kody alarmów;Rodzaj odczytu\n1;01.07.2025;2;wyciek;szacunkowy\n"
+    text = (
+        "NUMER FABRYCZNY;Data i godzina odczytu;WSKAZANIE;Kody alarmów;Rodzaj odczytu\n"
+        "1;01.07.2025;2;wyciek;szacunkowy\n"
+    )
     readings, _ = parse_bytes(text.encode(), profile)
     assert [(r["meter_ref"], r["index_l"], r["read_type"], r["flags"][0]["code"]) for r in readings] == [
         ("1", 2000, "estimated", "leak")

@@ -282,3 +282,24 @@ def test_file_object_is_not_closed() -> None:
 def test_bad_batch_rows() -> None:
     with pytest.raises(ValueError, match="batch_rows"):
         list(read_csv(io.BytesIO(b""), GMINA, batch_rows=0))
+
+
+def test_dst_2026_in_a_walkby_file() -> None:
+    text = (
+        "Nr wodomierza;Data odczytu;Stan\n"
+        "A1;29.03.2026 01:59;1\n"
+        "A1;29.03.2026 02:15;2\n"
+        "A1;29.03.2026 03:00;3\n"
+        "A1;25.10.2026 02:15;4\n"
+        "A1;25.10.2026 02:15;5\n"
+        "A1;25.10.2026 03:00;6\n"
+    )
+    readings, rejections = parse_bytes(text.encode(), WALKBY)
+    assert [(r["line"], r["observed_at"], r["time_ambiguous"]) for r in readings] == [
+        (2, utc(2026, 3, 29, 0, 59), False),
+        (4, utc(2026, 3, 29, 1, 0), False),
+        (5, utc(2026, 10, 25, 0, 15), True),
+        (6, utc(2026, 10, 25, 1, 15), True),
+        (7, utc(2026, 10, 25, 2, 0), False),
+    ]
+    assert [(r["line"], r["reason"]) for r in rejections] == [(3, "nonexistent_local_time")]

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gmina.ingest.schema import RejectReason
+from gmina.ingest.time_arrays import times_from_strings
 from gmina.ingest.times import (
     ISO8601,
     WARSAW,
@@ -18,7 +19,6 @@ from gmina.ingest.times import (
     compile_format,
     local_to_utc,
     parse_timestamp,
-    times_from_strings,
 )
 
 PL = "%d.%m.%Y %H:%M"

@@ -104,20 +104,37 @@ def clean_text(value: str) -> str:
     return value.encode("utf-8", "replace").decode("utf-8")
 
 
+_COUNTING = pa.array([], pa.int64())  # 1, 2, 3, … grown on demand
+
+
 def line_numbers(first: int, count: int) -> pa.Array:
     """``first, first + 1, …`` as int64.
 
     >>> line_numbers(2, 3).to_pylist()
     [2, 3, 4]
     """
-    if count == 0:
-        return pa.array([], pa.int64())
-    return pc.add(pc.cumulative_sum(pa.repeat(pa.scalar(1, pa.int64()), count)), first - 1)
+    global _COUNTING
+    if len(_COUNTING) < count:
+        _COUNTING = pc.cumulative_sum(pa.repeat(pa.scalar(1, pa.int64()), max(count, 1 << 16)))
+    return pc.add(_COUNTING.slice(0, count), first - 1)
+
+
+_CONSTANTS: dict[tuple[object, str], pa.Array] = {}
 
 
 def constant(value: object, count: int, type_: pa.DataType) -> pa.Array:
-    """An array of ``count`` copies of ``value``."""
-    return pa.repeat(pa.scalar(value, type_), count)
+    """An array of ``count`` copies of ``value`` (a zero-copy slice of a cached array).
+
+    >>> constant("serial", 2, pa.string()).to_pylist()
+    ['serial', 'serial']
+    """
+    key = (value, str(type_))
+    cached = _CONSTANTS.get(key)
+    if cached is None or len(cached) < count:
+        if len(_CONSTANTS) > 64:
+            _CONSTANTS.clear()
+        cached = _CONSTANTS[key] = pa.repeat(pa.scalar(value, type_), max(count, 1 << 16))
+    return cached.slice(0, count)
 
 
 def map_unique(texts: pa.Array, mapper: Callable[[str | None], object], type_: pa.DataType) -> pa.Array:

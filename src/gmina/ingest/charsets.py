@@ -193,8 +193,9 @@ def _reject(where: Position, message: str) -> None:
 class Transcoder:
     """Raw blocks in ``charset`` → UTF-8 bytes; :class:`FileRejected` at the first undecodable byte."""
 
-    def __init__(self, charset: str) -> None:
+    def __init__(self, charset: str, *, validated: bool = False) -> None:
         self.charset = charset
+        self.validated = validated  # the whole input was scanned already: skip checks and positions
         self._tracker = _Tracker()
         self._carry = b""
         self._decoder = codecs.getincrementaldecoder(charset)("strict")
@@ -202,7 +203,9 @@ class Transcoder:
     def feed(self, block: bytes, *, final: bool = False) -> bytes:
         """Transcode the next raw block; returns complete UTF-8 characters only."""
         if self.charset == UTF8:
-            return self._feed_utf8(block, final)
+            return block if self.validated else self._feed_utf8(block, final)
+        if self.validated:
+            return self._decoder.decode(block, final).encode("utf-8")
         try:
             text = self._decoder.decode(block, final)
         except UnicodeDecodeError as exc:

@@ -72,7 +72,8 @@ def utf8_blocks(handle: BinaryIO, declared: str | None, block_size: int | None =
             handle.seek(start + bom_length)
             first = _read_full(handle, block_size)
         charset = decide_charset(scanner, charset)
-    transcoder = Transcoder(charset)
+    assert charset is not None
+    transcoder = Transcoder(charset, validated=seekable and charset not in (UTF16LE, UTF16BE))
     consumed = bom_length + len(first)
     block = first
     while True:

@@ -29,7 +29,8 @@ from gmina.ingest.csv_chunks import Chunk
 from gmina.ingest.csv_profiles import CsvProfile, VolumeUnitName, match_read_type
 from gmina.ingest.numbers import floats_from_strings, litres_from_strings, scientific_mask
 from gmina.ingest.schema import READINGS_SCHEMA, REJECTIONS_SCHEMA, ParsedBatch, RejectReason
-from gmina.ingest.times import RepeatedHourResolver, times_from_strings
+from gmina.ingest.time_arrays import times_from_strings
+from gmina.ingest.times import RepeatedHourResolver
 
 _UNITS = {"m3": "m3", "m³": "m3", "m^3": "m3", "m 3": "m3", "l": "l", "litr": "l", "litry": "l", "dm3": "l"}
 _UNITS.update({"dm³": "l", "litrow": "l", "litrów": "l"})

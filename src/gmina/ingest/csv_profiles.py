@@ -153,8 +153,12 @@ def _validate(profile: CsvProfile) -> None:
     for key in (*profile.columns, *profile.positions):
         if key not in FIELDS:
             raise bad("columns" if key in profile.columns else "positions", f"unknown field {key!r}")
-    if not profile.has_header and not profile.positions:
-        raise bad("positions", "a profile without a header row needs column positions")
+    if not profile.has_header:
+        needed = {"observed_at", "index"} - set(profile.positions)
+        if not profile.positions.keys() & {"meter_serial", "device_key"}:
+            needed.add("meter_serial or device_key")
+        if needed:
+            raise bad("positions", f"a profile without a header row needs positions for {sorted(needed)}")
     for fmt in profile.date_formats:
         try:
             compile_format(fmt)

@@ -12,6 +12,12 @@ records. File-level problems raise :class:`~gmina.ingest.schema.FileRejected`:
 Line numbers are 1-based physical lines (the header is line 1). A quoted field may contain a newline;
 the record is then numbered by its first line and ``raw`` holds all its lines. Blank lines are skipped
 but counted. ``raw`` is the exact text of the record's line(s), decoded to UTF-8, without the line ending.
+Limitation: in a chunk where pyarrow and Python's ``csv`` module disagree on record boundaries (only
+with malformed quoting, e.g. a stray ``"`` inside an unquoted field together with a quoted newline),
+records are numbered as if each took one line.
+
+Batches hold about ``batch_rows`` records (the chunk size is estimated from the first 64 KiB); Python
+memory stays around four chunks, whatever the file size.
 """
 
 from __future__ import annotations
