@@ -126,3 +126,44 @@ def test_unreadable_payloads_go_to_quarantine(topic: str, tenant_a: Tenant) -> N
     assert wait_for(lambda: QuarantinedRecord.all_tenants.filter(member=tenant_a.member, reason="malformed").exists())
     stop(consumer, thread)
     assert QuarantinedRecord.all_tenants.get(member=tenant_a.member).raw == "{not json"
+
+
+def test_wmbusmeters_and_chirpstack_payloads(tenant_a: Tenant) -> None:
+    from gmina.water.models import DeviceEvent
+
+    base = f"gmina-test/{uuid.uuid4().hex}"
+    actions.add_mqtt_subscription(SYSTEM, member=tenant_a.member, topic=f"{base}/wmbus/+", payload_format="wmbusmeters")
+    actions.add_mqtt_subscription(SYSTEM, member=tenant_a.member, topic=f"{base}/lora/#", payload_format="chirpstack")
+    kam = make_meter(tenant_a.member, "KAM-1", device_key="61234567")
+    lora = make_meter(tenant_a.member, "LORA-1", device_key="70b3d5ffee001234")
+    wmbus = {
+        "_": "telegram",
+        "media": "cold water",
+        "meter": "kamwater",
+        "id": "61234567",
+        "total_m3": 412.083,
+        "status": "LEAK",
+        "timestamp": "2025-10-26T01:15:04Z",
+    }
+    uplink = {
+        "deduplicationId": "5f0c2a9e-1111-4c2b-9d7e-0a1b2c3d4e5f",
+        "time": "2025-10-26T01:30:12.418000000+00:00",
+        "deviceInfo": {"devEui": "70b3d5ffee001234", "deviceName": "WM-0042", "tags": {}},
+        "fCnt": 1873,
+        "fPort": 2,
+        "object": {
+            "volume_m3": 1234.567,
+            "meter_time": "2025-10-26T01:00:00Z",
+            "alarms": {"leak": False, "magnet": True},
+        },
+    }
+    consumer = Consumer(host=HOST, port=int(PORT), client_id=f"gmina-test-{uuid.uuid4().hex}", max_delay=0.05)
+    thread = start(consumer)
+    publish(f"{base}/wmbus/61234567", [json.dumps(wmbus).encode()])
+    publish(f"{base}/lora/application/x/device/70b3d5ffee001234/event/up", [json.dumps(uplink).encode()])
+    assert wait_for(lambda: Reading.all_tenants.filter(member=tenant_a.member).count() == 2)
+    stop(consumer, thread)
+    assert Reading.all_tenants.get(meter=kam).index_l == 412_083
+    assert Reading.all_tenants.get(meter=lora).index_l == 1_234_567
+    assert DeviceEvent.all_tenants.get(meter=kam).code == "leak"
+    assert DeviceEvent.all_tenants.get(meter=lora).code == "tamper_magnet"
