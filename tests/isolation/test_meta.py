@@ -41,6 +41,7 @@ ALL_TENANTS_ALLOWED = {
     "water/store/ingest.py": "writes the import batch of the member being imported",
     "water/mqtt.py": "routes messages to members by their subscriptions (a system job)",
     "water/demo.py": "the demo seeds each member as the system",
+    "water/consumption.py": "readings of a service point the caller has already scoped",
     "demo.py": "the demo seeds every member as the system",
     "water/management/commands/import.py": "finds the member named on the command line (centre staff)",
 }

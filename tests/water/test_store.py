@@ -198,3 +198,19 @@ def test_a_read_only_actor_cannot_ingest(tenant_a: Tenant) -> None:
     with pytest.raises(PermissionDenied):
         ingest(tenant_a, [reading("M1", 1, 10)], actor=viewer)
     assert not Reading.all_tenants.exists()
+
+
+def test_consumption_across_a_meter_replacement_is_never_negative(tenant_a: Tenant) -> None:
+    from gmina.water import actions
+    from gmina.water.consumption import consumption_l
+
+    old = make_meter(tenant_a.member, "OLD")
+    ingest(tenant_a, [reading("OLD", h, 50_000 + 100 * h) for h in range(5)])  # 50 000 … 50 400 L
+    swap = T0 + timedelta(hours=5)
+    new = actions.replace_meter(SYSTEM, old=old, new_serial="NEW", at=swap, final_index_l=50_450, initial_index_l=3)
+    ingest(tenant_a, [reading("NEW", h, 3 + 100 * (h - 5)) for h in range(6, 10)])  # 103 … 403 L
+    point = old.service_point
+    used = consumption_l(point, T0, T0 + timedelta(hours=10))
+    assert used == (50_450 - 50_000) + (403 - 3)
+    assert consumption_l(point, T0 + timedelta(hours=6), T0 + timedelta(hours=10)) == 403 - 103
+    assert new.service_point == point
