@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-DJANGO_FREE = ["gmina.conf", "gmina.ingest"]
+DJANGO_FREE = ["gmina.conf", "gmina.ingest", "gmina.sim"]
 
 
 @pytest.mark.parametrize("package", DJANGO_FREE)
