@@ -12,6 +12,8 @@ import json
 import sys
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
 
 from gmina.sim.networks import NetworkError, available_networks
 from gmina.sim.zones import ZoneError, load_assignment
@@ -79,24 +81,35 @@ def run_sim_cli(argv: Sequence[str] | None = None) -> int:
 
 def run_bench_cli(argv: Sequence[str] | None = None) -> int:
     """``gmina bench detect``: run the scenario suite through the detectors and score them."""
+    from gmina.sim.bench import publish
     from gmina.sim.bench.suite import run_suite
 
     parser = argparse.ArgumentParser(prog="gmina bench", description="Score detectors on simulated scenarios.")
     sub = parser.add_subparsers(dest="command", required=True)
     detect = sub.add_parser("detect", help="detection benchmark")
     detect.add_argument("--quick", action="store_true", help="small suite (CI smoke test)")
-    detect.add_argument("--markdown", help="write the Markdown table here")
-    detect.add_argument("--json", help="write the JSON results here")
+    detect.add_argument(
+        "--markdown", default="docs/benchmarks.md", help="update the detection section of this file ('-': don't)"
+    )
+    detect.add_argument(
+        "--json",
+        default="bench/results/detect.jsonl",
+        help="append the results to this JSON-lines history ('-': don't)",
+    )
     args = parser.parse_args(argv)
+    command = "gmina bench detect" + (" --quick" if args.quick else "")
+    started = time.monotonic()
     report = run_suite(quick=args.quick)
     markdown = report.markdown()
-    if args.markdown:
-        with open(args.markdown, "w", encoding="utf-8") as handle:
-            handle.write(markdown)
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as handle:
-            json.dump(report.as_dict(), handle, indent=1)
-            handle.write("\n")
+    section = (
+        f"## Detection benchmark\n\nCommand: `{command}`; revision {publish.revision()}; "
+        f"{datetime.now(UTC):%Y-%m-%d}; machine: {publish.machine()}; "
+        f"{time.monotonic() - started:.0f} s.\n\n{markdown}"
+    )
+    if args.markdown != "-":
+        publish.replace_section(Path(args.markdown), section)
+    if args.json != "-":
+        publish.append_history(Path(args.json), report.as_dict(), command)
     sys.stdout.write(markdown)
     return 0
 
