@@ -35,6 +35,6 @@ then
     echo "SKIPPED the PostgreSQL pass: no server at $PG_URL (set GMINA_TEST_DATABASE_URL)" >&2
     exit 0
 fi
-# The Django-free packages (ingest, sim, conf) do not touch a database: the SQLite pass covers them.
+# The Django-free packages (conf, ingest, sim, engine) touch no database: the SQLite pass covers them.
 GMINA_DATA_DIR="$WORK/pg" GMINA_DATABASE_URL="$PG_URL" \
-    pytest tests --ignore=tests/ingest --ignore=tests/sim "$@"
+    pytest tests --ignore=tests/ingest --ignore=tests/sim --ignore=tests/engine "$@"

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-DJANGO_FREE = ["gmina.conf", "gmina.ingest", "gmina.sim"]
+DJANGO_FREE = ["gmina.conf", "gmina.ingest", "gmina.sim", "gmina.engine"]
 
 
 @pytest.mark.parametrize("package", DJANGO_FREE)

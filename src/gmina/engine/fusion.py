@@ -1,0 +1,102 @@
+"""Evidence fusion: one ranked case per cause from the candidates of all detectors.
+
+Candidates of the same ``alert_class`` at the same location whose intervals overlap (or are less than ``gap_h`` apart;
+an ongoing candidate extends to infinity) are one case. A case's confidence is the noisy-OR of its candidates'
+(independent witnesses: a corroborated device flag and a data detector agreeing make it surer), its volume and cost
+the largest estimate, its start the earliest, its end null while any candidate is ongoing. Cases are ranked by
+expected cost (confidence × cost), then confidence.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from gmina.engine.base import ALERT_CANDIDATES
+from gmina.engine.frames import UTC_US, Column, FrameSchema, validate
+
+__all__ = ["CASES", "fuse"]
+
+CASES = FrameSchema(
+    "cases",
+    {
+        "rank": Column(pl.Int64(), "", "1 = most at stake"),
+        "alert_class": Column(pl.String(), "", "an AlertClass value"),
+        "location_kind": Column(pl.String(), "", "meter | zone | service_point"),
+        "location_id": Column(pl.Int64(), "", "id of the location"),
+        "start": Column(UTC_US, "UTC", "earliest onset"),
+        "end": Column(UTC_US, "UTC", "end, null while ongoing", True),
+        "confidence": Column(pl.Float64(), "", "noisy-OR of the candidates' confidences, in [0, 1]"),
+        "volume_m3": Column(pl.Float64(), "m³", "largest estimate"),
+        "cost_pln": Column(pl.Float64(), "PLN", "largest estimate"),
+        "expected_cost_pln": Column(pl.Float64(), "PLN", "confidence × cost"),
+        "detectors": Column(pl.String(), "", "comma-separated names of the detectors that contributed"),
+        "n_candidates": Column(pl.Int64(), "", "candidates merged"),
+        "evidence": Column(pl.String(), "", "JSON list of {detector, confidence, evidence}"),
+    },
+)
+
+_KEY = ["alert_class", "location_kind", "location_id"]
+_FAR = 2**62
+
+
+def fuse(candidates: pl.DataFrame, *, gap_h: float = 24.0) -> pl.DataFrame:
+    """Merge ALERT_CANDIDATES into ranked CASES.
+
+    >>> from datetime import datetime, UTC
+    >>> from gmina.engine.base import empty
+    >>> t = datetime(2025, 1, 1, tzinfo=UTC)
+    >>> row = {"alert_class": "meter_bypass", "location_kind": "meter", "location_id": 5, "start": t, "end": None,
+    ...        "volume_m3": 1.0, "cost_pln": 12.0, "evidence": "{}"}
+    >>> c = pl.DataFrame([{**row, "detector": "unauthorized", "confidence": 0.6},
+    ...                   {**row, "detector": "device_alarms", "confidence": 0.5}], schema=ALERT_CANDIDATES.dtypes)
+    >>> fuse(c).select("rank", "confidence", "detectors", "n_candidates").rows()
+    [(1, 0.8, 'device_alarms,unauthorized', 2)]
+    >>> fuse(empty(ALERT_CANDIDATES)).height
+    0
+    """
+    c = validate(candidates, ALERT_CANDIDATES)
+    if c.is_empty():
+        return pl.DataFrame(schema=CASES.dtypes)
+    gap_us = int(gap_h * 3_600_000_000)
+    c = (
+        c.with_columns(
+            pl.col("start").cast(pl.Int64).alias("_s"),
+            pl.col("end").cast(pl.Int64).fill_null(_FAR).alias("_e"),
+        )
+        .sort([*_KEY, "_s", "detector"])
+        .with_columns(pl.col("_e").cum_max().shift(1).over(_KEY).alias("_prev"))
+        .with_columns(
+            (pl.col("_prev").is_null() | (pl.col("_s") > pl.col("_prev") + gap_us)).cum_sum().over(_KEY).alias("_case")
+        )
+    )
+    piece = pl.concat_str(
+        pl.lit('{"detector": "'),
+        pl.col("detector"),
+        pl.lit('", "confidence": '),
+        pl.col("confidence").round(3).cast(pl.String),
+        pl.lit(', "evidence": '),
+        pl.col("evidence"),
+        pl.lit("}"),
+    )
+    cases = c.group_by([*_KEY, "_case"]).agg(
+        pl.col("_s").min().alias("start"),
+        pl.when(pl.col("_e").max() >= _FAR).then(None).otherwise(pl.col("_e").max()).alias("end"),
+        (1.0 - (1.0 - pl.col("confidence").clip(0.0, 0.999)).product()).alias("confidence"),
+        pl.col("volume_m3").max(),
+        pl.col("cost_pln").max(),
+        pl.col("detector").unique().sort().str.join(",").alias("detectors"),
+        pl.len().cast(pl.Int64).alias("n_candidates"),
+        (pl.lit("[") + piece.str.join(", ") + pl.lit("]")).alias("evidence"),
+    )
+    cases = (
+        cases.with_columns(
+            pl.col("start").cast(UTC_US),
+            pl.col("end").cast(UTC_US),
+            pl.col("confidence").round(6),
+            (pl.col("confidence") * pl.col("cost_pln")).alias("expected_cost_pln"),
+        )
+        .sort(["expected_cost_pln", "confidence", *_KEY, "start"], descending=[True, True, False, False, False, False])
+        .with_row_index("rank", offset=1)
+        .with_columns(pl.col("rank").cast(pl.Int64))
+    )
+    return cases.select(list(CASES.columns))

@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+import pytest
+
+from tests.engine.scenario import Scenario, build
+
+
+@pytest.fixture(scope="session")
+def scenario() -> Scenario:
+    return build(seed=7)
