@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from gmina.water.store.staging import BAD, STAGE
+from gmina.water.store.staging import BAD, STAGE, on_commit
 
 CAND = "gmina_cand"  # listed in staging.TEMP_TABLES, dropped with the others
 
@@ -32,11 +32,10 @@ class Classification:
 
 
 def classify(connection: BaseDatabaseWrapper, *, tolerance_l: int) -> Classification:
-    on_commit = " ON COMMIT DROP" if connection.vendor == "postgresql" else ""
     with connection.cursor() as cursor:
         # One row per key; a key seen with several different indexes is a conflict.
         cursor.execute(
-            f"CREATE TEMPORARY TABLE {CAND}{on_commit} AS"
+            f"CREATE TEMPORARY TABLE {CAND}{on_commit(connection)} AS"
             f" SELECT MIN(seq) AS seq, meter_id, observed_at, MIN(index_l) AS index_l,"
             f" COUNT(*) AS n, MAX(index_l) - MIN(index_l) AS spread"
             f" FROM {STAGE} GROUP BY meter_id, observed_at"

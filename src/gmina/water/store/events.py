@@ -9,7 +9,7 @@ from django.utils.dateparse import parse_datetime
 
 from gmina.water.models import DeviceEvent
 from gmina.water.store.classify import CAND
-from gmina.water.store.staging import BAD, STAGE, STAGE_FLAG
+from gmina.water.store.staging import BAD, FLAGGED, STAGE, STAGE_FLAG, on_commit
 
 
 def _dt(value: datetime | str) -> datetime:
@@ -20,11 +20,11 @@ def _dt(value: datetime | str) -> datetime:
     return parsed
 
 
-def apply_device_flags(connection: BaseDatabaseWrapper, member_id: int) -> tuple[int, int]:
+def apply_device_flags(connection: BaseDatabaseWrapper, member_id: int, batch_id: int) -> tuple[int, int]:
     """Open or extend events for flags seen; close open events the newer readings no longer carry.
 
-    Within one import a flag's readings form one episode (first to last time seen). Returns
-    (events opened, events closed).
+    Within one import a flag's readings form one episode (first to last time seen). Runs after the
+    import's readings are stored (as ``batch_id``). Returns (events opened, events closed).
     """
     opened = closed = 0
     with connection.cursor() as cursor:
@@ -58,17 +58,24 @@ def apply_device_flags(connection: BaseDatabaseWrapper, member_id: int) -> tuple
         event.last_seen = max(event.last_seen, last_at)
         event.save(update_fields=["occurrences", "first_seen", "last_seen"])
     with connection.cursor() as cursor:
-        # Open events of the meters this import touched, and the first newer reading without the flag.
+        # The first reading of this import newer than an open event's last sighting that no longer
+        # carries its flag ends it. Driven by the (few) open events through the reading key index;
+        # the flagged keys of this import go to a small indexed table first, so that the check per
+        # reading is a lookup, not a scan of the staged file.
         cursor.execute(
-            f"SELECT e.id, MIN(s.observed_at) FROM water_deviceevent e"
-            f" JOIN {STAGE} s ON s.meter_id = e.meter_id AND s.observed_at > e.last_seen"
-            f" JOIN {CAND} c ON c.seq = s.seq"
-            f" WHERE e.ended_at IS NULL AND e.member_id = %s"
-            f" AND NOT EXISTS (SELECT 1 FROM {BAD} b WHERE b.seq = c.seq)"
-            f" AND NOT EXISTS (SELECT 1 FROM {STAGE_FLAG} f WHERE f.seq = c.seq AND f.code = e.code"
-            f" AND f.state = e.state AND f.raw = e.raw_code)"
+            f"CREATE TEMPORARY TABLE {FLAGGED}{on_commit(connection)} AS"
+            f" SELECT s.meter_id, s.observed_at, f.code, f.state, f.raw"
+            f" FROM {STAGE_FLAG} f JOIN {STAGE} s ON s.seq = f.seq"
+        )
+        cursor.execute(f"CREATE INDEX {FLAGGED}_key ON {FLAGGED} (meter_id, observed_at)")
+        cursor.execute(
+            f"SELECT e.id, MIN(r.observed_at) FROM water_deviceevent e"
+            f" JOIN water_reading r ON r.meter_id = e.meter_id AND r.observed_at > e.last_seen"
+            f" WHERE e.ended_at IS NULL AND e.member_id = %s AND r.batch_id = %s"
+            f" AND NOT EXISTS (SELECT 1 FROM {FLAGGED} f WHERE f.meter_id = r.meter_id"
+            f" AND f.observed_at = r.observed_at AND f.code = e.code AND f.state = e.state AND f.raw = e.raw_code)"
             f" GROUP BY e.id",
-            [member_id],
+            [member_id, batch_id],
         )
         endings = cursor.fetchall()
     for event_id, ended in endings:

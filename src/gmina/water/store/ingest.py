@@ -235,7 +235,7 @@ def _finish(run: _Run, batch: ImportBatch, tolerance_l: int) -> ImportResult:
             [run.member_id, batch.source, batch.pk],
         )
         accepted = cursor.rowcount
-    opened, closed = apply_device_flags(connection, run.member_id)
+    opened, closed = apply_device_flags(connection, run.member_id, batch.pk)
     duplicates = classification.in_file_duplicates + classification.stored_duplicates
     batch.received = run.received
     batch.accepted = accepted

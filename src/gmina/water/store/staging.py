@@ -18,6 +18,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 STAGE = "gmina_stage"
 STAGE_FLAG = "gmina_stage_flag"
 BAD = "gmina_bad"
+FLAGGED = "gmina_flagged"  # (meter, time, flag) keys of the staged file, see events.py
 
 STAGE_COLUMNS = (
     "seq",
@@ -40,7 +41,7 @@ def _ddl(vendor: str) -> list[str]:
     real = "double precision" if vendor == "postgresql" else "real"
     boolean = "boolean" if vendor == "postgresql" else "integer"
     temp = "TEMPORARY TABLE"
-    on_commit = " ON COMMIT DROP" if vendor == "postgresql" else ""
+    on_commit = _ON_COMMIT.get(vendor, "")
     return [
         f"CREATE {temp} {STAGE} (seq bigint, line bigint, meter_id bigint, observed_at {ts}, index_l bigint,"
         f" flow_lph {real}, backflow_l bigint, time_basis varchar(16), read_type varchar(16),"
@@ -48,6 +49,14 @@ def _ddl(vendor: str) -> list[str]:
         f"CREATE {temp} {STAGE_FLAG} (seq bigint, code varchar(16), state varchar(8), raw varchar(100)){on_commit}",
         f"CREATE {temp} {BAD} (seq bigint, reason varchar(32), message text){on_commit}",
     ]
+
+
+_ON_COMMIT = {"postgresql": " ON COMMIT DROP"}
+
+
+def on_commit(connection: BaseDatabaseWrapper) -> str:
+    """The clause that drops a temporary table with the transaction, where the database has one."""
+    return _ON_COMMIT.get(connection.vendor, "")
 
 
 def create_staging(connection: BaseDatabaseWrapper) -> None:
@@ -61,7 +70,7 @@ def create_staging(connection: BaseDatabaseWrapper) -> None:
             cursor.execute(statement)
 
 
-TEMP_TABLES = (STAGE, STAGE_FLAG, BAD, "gmina_cand")
+TEMP_TABLES = (STAGE, STAGE_FLAG, BAD, FLAGGED, "gmina_cand")
 
 
 def drop_staging(connection: BaseDatabaseWrapper) -> None:
