@@ -3,6 +3,8 @@
 Nothing here is imported by the application; the scripts run with the project's venv Python.
 """
 
+# ruff: noqa: T201 - a benchmark script reports on stdout
+
 from __future__ import annotations
 
 import atexit

@@ -4,6 +4,8 @@ Run with the GMINA_* environment of the target database; prints one JSON line:
 ``{"member": id, "meters": n, "token": "...", "meter_ids": {...}?}``.
 """
 
+# ruff: noqa: T201 - a benchmark script reports on stdout
+
 from __future__ import annotations
 
 import argparse
@@ -13,7 +15,7 @@ from datetime import UTC, datetime
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gmina.settings")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 

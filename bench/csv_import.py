@@ -12,6 +12,8 @@ gmina = the same import into a fresh SQLite database.
 Every figure is the median of --runs runs. Prints Markdown tables.
 """
 
+# ruff: noqa: T201 - a benchmark script reports on stdout
+
 from __future__ import annotations
 
 import argparse
@@ -21,7 +23,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common as cm  # noqa: E402
+import _common as cm
 
 START = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 

@@ -1,14 +1,16 @@
 #!/usr/bin/env python
 """Fault injection under load: nothing acknowledged may be lost, nothing may be stored twice.
 
-Database `gmina_faults` (PostgreSQL, recreated at the start). Each run:
+Database `gmina_faults`, recreated at the start, on a throwaway PostgreSQL 15 cluster (initdb on a
+free loopback port, fsync on, removed at the end) so that stopping it disturbs no one else; `--pg main`
+uses the machine's cluster 15/main at 127.0.0.1:5432 instead. Each run:
 
 1. start `gmina serve` (2 workers) and `gmina mqtt` (persistent session, fixed client id);
 2. run an HTTP load generator (--http-threads threads, --http-rate requests/s in all, --batch readings
    per request; it records every reading whose request got a 200) and an MQTT publisher (QoS 1,
    --mqtt-rate messages/s, one reading each; it records every message the broker PUBACKed);
 3. at a random moment kill one thing, in rotation: the gunicorn master and its workers (SIGKILL),
-   the MQTT consumer (SIGKILL), or PostgreSQL (`pg_ctlcluster … stop -m immediate`);
+   the MQTT consumer (SIGKILL), or PostgreSQL (`pg_ctl … stop -m immediate`);
    then restart it;
 4. keep the load going for --after seconds, stop it, and let the consumer drain (until every
    acknowledged reading is stored, or the stored count stops changing for --settle seconds, or
@@ -22,6 +24,8 @@ client (max_queued_messages 1000, max_inflight_messages 20): a drop there is cou
 from its log ("Outgoing messages are being dropped"). Exits 1 on any loss or duplicate.
 """
 
+# ruff: noqa: T201 - a benchmark script reports on stdout
+
 from __future__ import annotations
 
 import argparse
@@ -29,6 +33,7 @@ import datetime as dt
 import http.client
 import json
 import random
+import shutil
 import subprocess
 import sys
 import threading
@@ -40,7 +45,7 @@ import paho.mqtt.client as mqtt
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common as cm  # noqa: E402
+import _common as cm
 
 DB = "gmina_faults"
 V2 = mqtt.CallbackAPIVersion.VERSION2
@@ -50,6 +55,7 @@ CONSUMER_ID = "gmina-faults-ingest"
 TOPIC = "faults"
 MOSQUITTO_LOG = Path("/var/log/mosquitto/mosquitto.log")
 FAULTS = ("gunicorn", "consumer", "postgres")
+PG_BIN = "/usr/lib/postgresql/15/bin"
 
 
 def stamp(hour: int) -> dt.datetime:
@@ -212,23 +218,138 @@ def forget_session(client_id: str) -> None:
     c.disconnect()
 
 
-def pg_stop() -> None:
-    subprocess.run(
-        ["pg_ctlcluster", "--skip-systemctl-redirect", "15", "main", "stop", "-m", "immediate"],
-        check=False,
-        capture_output=True,
-        timeout=60,
-    )
+def wait_consumer_ready(run: int, ids: dict[str, int], timeout: float = 60) -> None:
+    """Publish warm-up readings until one is stored: the consumer is connected and subscribed.
+
+    (A message published before the consumer's first SUBSCRIBE has no subscriber and is discarded
+    by the broker, PUBACK or not: that is MQTT, not a loss of gmina's.)
+    """
+    pub = mqtt.Client(callback_api_version=V2, client_id=f"gmina-faults-warm-{time.time_ns()}", clean_session=True)
+    pub.connect("127.0.0.1", 1883)
+    pub.loop_start()
+    try:
+        deadline = time.monotonic() + timeout
+        k = 0
+        while time.monotonic() < deadline:
+            hour = run * HOURS_PER_RUN + 19_000 + k
+            body = {
+                "readings": [
+                    {
+                        "meter": "B0000000",
+                        "observed_at": stamp(hour).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        "index_l": index_of(0, hour),
+                    }
+                ]
+            }
+            pub.publish(f"{TOPIC}/warm", json.dumps(body).encode(), qos=1).wait_for_publish(5)
+            end = time.monotonic() + 1.0
+            while time.monotonic() < end:
+                with connect() as conn:
+                    found = conn.execute(
+                        "SELECT 1 FROM water_reading WHERE meter_id = %s AND observed_at = %s",
+                        (ids["B0000000"], stamp(hour)),
+                    ).fetchone()
+                if found:
+                    return
+                time.sleep(0.1)
+            k += 1
+        raise TimeoutError("the MQTT consumer stored no warm-up message within 60 s")
+    finally:
+        pub.loop_stop()
+        pub.disconnect()
 
 
-def pg_start() -> None:
-    subprocess.run(
-        ["pg_ctlcluster", "--skip-systemctl-redirect", "15", "main", "start"],
-        check=False,
-        capture_output=True,
-        timeout=120,
-    )
-    cm.wait_for(cm.pg_ready, 120, "PostgreSQL to accept connections")
+def drain(keys: list[tuple[int, int]], ids: dict[str, int], timeout: float, settle: float) -> float:
+    """Wait until every key is stored, or nothing new is stored for ``settle`` s, or ``timeout``."""
+    t0 = time.monotonic()
+    last, last_change = -1, time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        lost, _ = missing(keys, ids)
+        if lost == 0:
+            break
+        now = stored_count()
+        if now != last:
+            last, last_change = now, time.monotonic()
+        elif time.monotonic() - last_change > settle:
+            break
+        time.sleep(1.0)
+    return time.monotonic() - t0
+
+
+class Cluster:
+    """The PostgreSQL server that a run stops with ``-m immediate`` and starts again.
+
+    ``private`` (default): a throwaway cluster (initdb, fsync on, trust) on a free loopback port,
+    owned by the ``postgres`` user, removed at the end: other work on the machine's server at
+    127.0.0.1:5432 is not disturbed. ``main``: the machine's cluster itself (``pg_ctlcluster 15 main``),
+    as the issue words it; every client of that server sees the outage.
+    """
+
+    def __init__(self, kind: str, work: Path) -> None:
+        self.kind = kind
+        self.data = work / "pgdata"
+        self.sock = work / "pgsock"
+        self.log = work / "postgres.log"
+        self.port = cm.PG_PORT
+
+    def _pg_ctl(self, *args: str, timeout: float = 120) -> None:
+        cmd = ["runuser", "-u", "postgres", "--", f"{PG_BIN}/pg_ctl", "-D", str(self.data), *args]
+        subprocess.run(cmd, check=False, capture_output=True, timeout=timeout)
+
+    def create(self) -> None:
+        if self.kind == "main":
+            cm.ensure_pg()
+            return
+        self.destroy()
+        self.port = cm.free_port()
+        for d in (self.data, self.sock):
+            d.mkdir(parents=True, exist_ok=True)
+            shutil.chown(d, "postgres", "postgres")
+        self.log.touch()
+        shutil.chown(self.log, "postgres", "postgres")
+        subprocess.run(
+            ["runuser", "-u", "postgres", "--", f"{PG_BIN}/initdb", "-D", str(self.data), "-U", "postgres"]
+            + ["--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        with (self.data / "postgresql.conf").open("a") as conf:
+            conf.write(f"listen_addresses = '127.0.0.1'\nport = {self.port}\nunix_socket_directories = '{self.sock}'\n")
+        cm.PG_PORT = self.port  # every helper of _common and this script reads it at call time
+        self.start()
+
+    def stop(self) -> None:
+        if self.kind == "main":
+            subprocess.run(
+                ["pg_ctlcluster", "--skip-systemctl-redirect", "15", "main", "stop", "-m", "immediate"],
+                check=False,
+                capture_output=True,
+                timeout=60,
+            )
+        else:
+            self._pg_ctl("stop", "-m", "immediate", timeout=60)
+
+    def start(self) -> None:
+        if self.kind == "main":
+            subprocess.run(
+                ["pg_ctlcluster", "--skip-systemctl-redirect", "15", "main", "start"],
+                check=False,
+                capture_output=True,
+                timeout=120,
+            )
+        else:
+            self._pg_ctl("start", "-w", "-l", str(self.log))
+        cm.wait_for(cm.pg_ready, 120, "PostgreSQL to accept connections")
+
+    def destroy(self) -> None:
+        if self.kind == "main":
+            if not cm.pg_ready():
+                self.start()
+            return
+        if (self.data / "postmaster.pid").exists():
+            self._pg_ctl("stop", "-m", "fast", timeout=60)
+        shutil.rmtree(self.data, ignore_errors=True)
 
 
 def connect() -> psycopg.Connection:  # type: ignore[type-arg]
@@ -283,19 +404,28 @@ def log_size() -> int:
 
 
 def one_run(
-    run: int, fault: str, args: argparse.Namespace, env: dict[str, str], token: str, ids: dict[str, int], work: Path
+    run: int,
+    fault: str,
+    args: argparse.Namespace,
+    env: dict[str, str],
+    token: str,
+    ids: dict[str, int],
+    work: Path,
+    cluster: Cluster,
 ) -> dict[str, object]:
     rng = random.Random(args.seed * 1000 + run)
     port = cm.free_port()
     services = Services(env, work, port)
     load = Load()
     log_offset = log_size()
+    mqtt_log = work / "mqtt.log"
+    mqtt_log_offset = mqtt_log.stat().st_size if mqtt_log.exists() else 0
     result: dict[str, object] = {"run": run + 1, "fault": fault}
     threads: list[threading.Thread] = []
     try:
         services.start_serve()
-        services.start_consumer(duration=args.load + args.after + args.drain_timeout + 300)
-        time.sleep(1.0)
+        services.start_consumer(duration=args.load + args.after + 2 * args.drain_timeout + 300)
+        wait_consumer_ready(run, ids)
         total = args.fault_at_max + args.after + 2
         deadline = time.monotonic() + total + 60
         interval = args.http_threads / args.http_rate
@@ -321,11 +451,11 @@ def one_run(
             cm.kill_tree(services.consumer)  # type: ignore[arg-type]
             services.consumer.wait(10)  # type: ignore[attr-defined]
             time.sleep(rng.uniform(0.2, 2.0))
-            services.start_consumer(duration=args.after + args.drain_timeout + 300)
+            services.start_consumer(duration=args.after + 2 * args.drain_timeout + 300)
         else:
-            pg_stop()
+            cluster.stop()
             time.sleep(rng.uniform(0.5, 3.0))
-            pg_start()
+            cluster.start()
         result["fault_at"] = f"{fault_at:.1f}"
         result["down_s"] = f"{time.monotonic() - t_fault:.1f}"
         time.sleep(args.after)
@@ -335,19 +465,12 @@ def one_run(
         # drain: wait until every acknowledged key is stored, or progress stops
         acked_mqtt = [(m, h) for m, h, info in load.mqtt_sent if info.is_published()]
         keys = load.http_acked + acked_mqtt
-        t_drain = time.monotonic()
-        last, last_change = -1, time.monotonic()
-        while time.monotonic() - t_drain < args.drain_timeout:
-            lost, _ = missing(keys, ids)
-            if lost == 0:
-                break
-            now = stored_count()
-            if now != last:
-                last, last_change = now, time.monotonic()
-            elif time.monotonic() - last_change > args.settle:
-                break
-            time.sleep(1.0)
-        result["drain_s"] = f"{time.monotonic() - t_drain:.1f}"
+        result["drain_s"] = f"{drain(keys, ids, args.drain_timeout, args.settle):.1f}"
+        consumer_alive = services.consumer is not None and services.consumer.poll() is None  # type: ignore[attr-defined]
+        result["consumer_alive"] = consumer_alive
+        with (work / "mqtt.log").open("rb") as f:  # the storing thread died (process alive, nothing stored)
+            f.seek(mqtt_log_offset)
+            result["store_thread_died"] = f.read().count(b"Exception in thread gmina-mqtt-store")
         lost_http, changed_http = missing(load.http_acked, ids)
         lost_mqtt, changed_mqtt = missing(acked_mqtt, ids)
         result.update(
@@ -361,21 +484,29 @@ def one_run(
             dup_keys=duplicate_keys(),
             broker_drops=broker_drops(log_offset),
         )
+        # Not stored while the consumer ran: restart it (the broker still holds what it never
+        # acknowledged) and see whether the readings arrive then: a stall, not a loss, if they do.
+        result["mqtt_after_restart"] = "—"
+        if lost_mqtt + changed_mqtt:
+            cm.stop(services.consumer, timeout=15)  # type: ignore[arg-type]
+            services.start_consumer(duration=args.drain_timeout + 120)
+            drain(acked_mqtt, ids, args.drain_timeout, args.settle)
+            lost2, changed2 = missing(acked_mqtt, ids)
+            result["mqtt_after_restart"] = lost2 + changed2
+            result["dup_keys"] = duplicate_keys()
         with connect() as conn:
             row = conn.execute(
                 "SELECT coalesce(sum(duplicates), 0), coalesce(sum(quarantined), 0)"
                 " FROM water_importbatch WHERE started_at > now() - interval '10 minutes'"
             ).fetchone()
         result["redelivered_dups"], result["quarantined"] = int(row[0]), int(row[1])  # type: ignore[index]
-        consumer_alive = services.consumer is not None and services.consumer.poll() is None  # type: ignore[attr-defined]
-        result["consumer_alive"] = consumer_alive
     finally:
         load.stop.set()
         for t in threads:
             t.join(timeout=30)
         services.stop_all()
         if not cm.pg_ready():
-            pg_start()
+            cluster.start()
     return result
 
 
@@ -397,30 +528,39 @@ def main() -> int:
     ap.add_argument("--drain-timeout", type=float, default=90.0)
     ap.add_argument("--fault", choices=FAULTS, action="append", help="only these faults (default: rotate all)")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument(
+        "--pg",
+        choices=["private", "main"],
+        default="private",
+        help="which PostgreSQL to stop: a throwaway cluster on a free port (default; leaves the machine's "
+        "server alone) or the machine's cluster 15/main at 127.0.0.1:5432 (every client sees the outage)",
+    )
     ap.add_argument("--quick", action="store_true", help="smoke test: 3 runs (one of each fault), shorter drain")
     args = ap.parse_args()
     if args.quick:
         args.runs, args.drain_timeout, args.settle, args.after = 3, 30, 8, 4
     faults = args.fault or list(FAULTS)
 
-    cm.ensure_pg()
     work = cm.SCRATCH / "faults"
     work.mkdir(parents=True, exist_ok=True)
-    cm.recreate_pg_db(DB)
-    env = cm.gmina_env(work / "data", cm.pg_url(DB))
-    cm.migrate(env)
-    fx = cm.fixture(env, meters=args.meters, token=True, mqtt_topic=f"{TOPIC}/#", mqtt_format="gmina", ids=True)
-    token, ids = str(fx["token"]), fx["meter_ids"]
-    forget_session(CONSUMER_ID)
-    cm.print_machine()
+    cluster = Cluster(args.pg, work)
     results = []
     failed = False
     try:
+        cluster.create()
+        cm.log(f"PostgreSQL ({args.pg}) at 127.0.0.1:{cm.PG_PORT}")
+        cm.recreate_pg_db(DB)
+        env = cm.gmina_env(work / "data", cm.pg_url(DB))
+        cm.migrate(env)
+        fx = cm.fixture(env, meters=args.meters, token=True, mqtt_topic=f"{TOPIC}/#", mqtt_format="gmina", ids=True)
+        token, ids = str(fx["token"]), fx["meter_ids"]
+        forget_session(CONSUMER_ID)
+        cm.print_machine()
         for run in range(args.runs):
             fault = faults[run % len(faults)]
             cm.log(f"run {run + 1}/{args.runs}: {fault}")
             try:
-                res = one_run(run, fault, args, env, token, ids, work)  # type: ignore[arg-type]
+                res = one_run(run, fault, args, env, token, ids, work, cluster)  # type: ignore[arg-type]
             except Exception as exc:  # noqa: BLE001 - record the run as failed and go on
                 cm.log(f"run {run + 1} aborted: {exc!r}")
                 res = {"run": run + 1, "fault": fault, "error": repr(exc)[:200]}
@@ -431,8 +571,7 @@ def main() -> int:
                 failed = True
     finally:
         forget_session(CONSUMER_ID)
-        if not cm.pg_ready():
-            pg_start()
+        cluster.destroy()
 
     cols = [
         "run",
@@ -446,12 +585,14 @@ def main() -> int:
         "mqtt_pubacked",
         "mqtt_unacked",
         "lost_mqtt",
+        "mqtt_after_restart",
         "broker_drops",
         "dup_keys",
         "redelivered_dups",
         "quarantined",
         "drain_s",
         "consumer_alive",
+        "store_thread_died",
     ]
     print(
         f"\nFault injection, {args.runs} runs, HTTP {args.http_rate:g} req/s × {args.batch} readings, "

@@ -7,6 +7,8 @@ the final INSERT … SELECT, apply_device_flags — and records every SQL statem
 (connection.execute_wrapper) with its duration. Prints a phase table and the slowest statements.
 """
 
+# ruff: noqa: T201 - a benchmark script reports on stdout
+
 from __future__ import annotations
 
 import argparse
@@ -18,8 +20,8 @@ from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common as cm  # noqa: E402
-import csv_import  # noqa: E402
+import _common as cm
+import csv_import
 
 DB = "gmina_bench_phases"
 

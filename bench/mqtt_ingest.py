@@ -18,6 +18,8 @@ that acknowledges each message as it arrives and does nothing else.
                 1000 queued per client, beyond which it drops QoS 1 messages it has PUBACKed).
 """
 
+# ruff: noqa: T201 - a benchmark script reports on stdout
+
 from __future__ import annotations
 
 import argparse
@@ -32,7 +34,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common as cm  # noqa: E402
+import _common as cm
 
 DB = "gmina_bench_mqtt"
 V2 = mqtt.CallbackAPIVersion.VERSION2
@@ -275,7 +277,7 @@ def main() -> int:
                 )
             )
             own = cm.start(["mosquitto", "-c", str(conf)], None, work / "mosquitto-own.out")
-            cm.wait_for(lambda: cm.port_open(port), 15, "the private broker")
+            cm.wait_for(lambda p=port: cm.port_open(p), 15, "the private broker")
         try:
             base, gm = [], []
             for run in range(args.runs):

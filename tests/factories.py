@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import json
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from gmina.consortium import actions
 from gmina.consortium.actors import Actor
@@ -70,7 +73,6 @@ def make_zone(member: Member, code: str = "Z1"):  # type: ignore[no-untyped-def]
 
 
 def make_meter(member: Member, serial: str, *, zone=None, device_key: str = "", **details):  # type: ignore[no-untyped-def]
-    from datetime import UTC, datetime
 
     from gmina.water import actions as water
 
@@ -108,3 +110,25 @@ def populate_water(tenant: Tenant) -> None:
     rows = [reading(meter.serial, h, 1000 + 10 * h, flags=[flag("leak")] if h == 2 else []) for h in range(4)]
     rows.append(reading(f"{mark}-UNKNOWN", 1, 5))
     ingest_batches(SYSTEM, tenant.member, [batch(rows)], source="api", label=f"{mark} import")
+    populate_alerts(tenant, meter)
+
+
+def populate_alerts(tenant: Tenant, meter: Any) -> None:
+    """A detection run and one open alert on the tenant's meter (evidence carries the marker)."""
+    from gmina.water.detection import merge_cases, run_detection
+
+    as_of = datetime(2025, 3, 2, tzinfo=UTC)
+    run_detection(SYSTEM, tenant.member, as_of=as_of)
+    case = {
+        "alert_class": "customer_leak",
+        "location_kind": "meter",
+        "location_id": meter.pk,
+        "start": as_of - timedelta(days=1),
+        "end": None,
+        "confidence": 0.9,
+        "volume_m3": 3.0,
+        "cost_pln": 36.0,
+        "detectors": "customer_leak",
+        "evidence": json.dumps({"note": f"{tenant.marker} continuous flow"}),
+    }
+    merge_cases(tenant.member.pk, [case], as_of, set())

@@ -9,11 +9,11 @@ from datetime import timedelta
 import polars as pl
 import pytest
 
-from gmina.engine.base import ALERT_CANDIDATES, AlertClass, BaseParams, Detector, EngineInput, detectors
+from gmina.engine.base import ALERT_CANDIDATES, AlertClass, BaseParams, Detector, EngineInput, registered_detectors
 from gmina.engine.frames import BOUNDARY, EVENTS, READINGS, empty
 from tests.engine.scenario import T0, Scenario
 
-DETECTORS = detectors()
+DETECTORS = registered_detectors()
 IDS = [d.name for d in DETECTORS]
 
 

@@ -22,7 +22,9 @@ from django.db import models
 
 from gmina.consortium.models import ApiToken, AuditEntry, Member, Membership, Role
 from gmina.water.models import (
+    Alert,
     CustomerContact,
+    DetectionRun,
     DeviceAssignment,
     DeviceEvent,
     ImportBatch,
@@ -60,6 +62,8 @@ MODEL_FACTORIES: dict[type[models.Model], Callable[[Tenant], models.Model]] = {
     ImportBatch: _first(ImportBatch),
     QuarantinedRecord: _first(QuarantinedRecord),
     MqttSubscription: _first(MqttSubscription),
+    Alert: _first(Alert),
+    DetectionRun: _first(DetectionRun),
 }
 
 # Tenant-owned models that no route shows (yet), with the reason; the model-level checks still run.
@@ -187,6 +191,18 @@ ROUTE_CASES: list[RouteCase] = [
         method="post",
         data=lambda a, b: {"ids": [MODEL_FACTORIES[QuarantinedRecord](b).pk], "do": "discard", "reason": "x"},
     ),
+    RouteCase("water:alert_list", "list", models=(Alert,)),
+    RouteCase("water:alert_list", "list", query=lambda b: {"status": "new", "alert_class": "customer_leak"}),
+    RouteCase("water:alert_detail", "read", pk_of(Alert)),
+    RouteCase("water:alert_acknowledge", "write", pk_of(Alert), method="post"),
+    RouteCase("water:alert_assign", "write", pk_of(Alert), method="post", data=lambda a, b: {"user": b.manager.pk}),
+    RouteCase(
+        "water:alert_resolve",
+        "write",
+        pk_of(Alert),
+        method="post",
+        data=lambda a, b: {"outcome": "false_alarm", "reason": "x"},
+    ),
     # --- water API ---------------------------------------------------------------------------
     RouteCase("zone-list", "list", api=True, models=(Zone,)),
     RouteCase("zone-detail", "read", pk_of(Zone), api=True),
@@ -201,6 +217,21 @@ ROUTE_CASES: list[RouteCase] = [
     RouteCase("importbatch-list", "list", api=True, models=(ImportBatch,)),
     RouteCase("importbatch-detail", "read", pk_of(ImportBatch), api=True),
     RouteCase("quarantinedrecord-list", "list", api=True, models=(QuarantinedRecord,)),
+    RouteCase("alert-list", "list", api=True, models=(Alert,)),
+    RouteCase("alert-list", "list", api=True, query=lambda b: {"meter": MODEL_FACTORIES[Meter](b).pk}),
+    RouteCase("alert-detail", "read", pk_of(Alert), api=True),
+    RouteCase("alert-acknowledge", "write", pk_of(Alert), method="post", api=True),
+    RouteCase("alert-assign", "write", pk_of(Alert), method="post", api=True, data=lambda a, b: {"user": a.manager.pk}),
+    RouteCase(
+        "alert-resolve",
+        "write",
+        pk_of(Alert),
+        method="post",
+        api=True,
+        data=lambda a, b: {"outcome": "confirmed", "reason": "x"},
+    ),
+    RouteCase("detectionrun-list", "list", api=True, models=(DetectionRun,)),
+    RouteCase("detectionrun-detail", "read", pk_of(DetectionRun), api=True),
     RouteCase("quarantinedrecord-detail", "read", pk_of(QuarantinedRecord), api=True),
     RouteCase(
         "quarantinedrecord-fix",
@@ -284,4 +315,6 @@ API_LIST_MODELS: dict[str, type[models.Model]] = {
     "deviceevent-list": DeviceEvent,
     "importbatch-list": ImportBatch,
     "quarantinedrecord-list": QuarantinedRecord,
+    "alert-list": Alert,
+    "detectionrun-list": DetectionRun,
 }

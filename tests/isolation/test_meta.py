@@ -43,7 +43,8 @@ ALL_TENANTS_ALLOWED = {
     "water/demo.py": "the demo seeds each member as the system",
     "water/consumption.py": "readings of a service point the caller has already scoped",
     "demo.py": "the demo seeds every member as the system",
-    "water/management/commands/import.py": "finds the member named on the command line (centre staff)",
+    "consortium/lookup.py": "finds the member named on a command line (centre staff)",
+    "water/detection.py": "reads the data of the member being analysed (filtered by member id)",
 }
 
 

@@ -46,8 +46,8 @@ def test_cli_sim(tmp_path: Path, capsys: object) -> None:
 def test_bench_quick(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     assert main(["bench", "detect", "--quick", "--json", str(out), "--markdown", str(tmp_path / "b.md")]) == 0
-    report = json.loads(out.read_text(encoding="utf-8"))
-    assert set(report["detectors"]) == {"flag_echo", "zero_run", "night_flow"}
+    report = json.loads(out.read_text(encoding="utf-8"))["results"]  # one history line
+    assert set(report["detectors"]) == {"engine", "flag_echo", "zero_run", "night_flow"}
     night = report["detectors"]["night_flow"]["classes"]
     assert any(c["event_class"] == "network_leak" and c["detected"] for c in night)
 

@@ -13,8 +13,8 @@ from gmina.engine.base import (
     EngineInput,
     LocationKind,
     describe_params,
-    detectors,
     register,
+    registered_detectors,
     run_detectors,
 )
 from gmina.engine.frames import BOUNDARY, EVENTS, METERS, READINGS, SchemaError, validate
@@ -40,10 +40,10 @@ __all__ = [
     "ZoneBalance",
     "build_grid",
     "describe_params",
-    "detectors",
     "fuse",
     "hourly_consumption",
     "register",
+    "registered_detectors",
     "run_detectors",
     "validate",
     "zone_balance",

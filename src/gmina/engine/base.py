@@ -42,7 +42,7 @@ __all__ = [
     "LocationKind",
     "candidates_frame",
     "describe_params",
-    "detectors",
+    "registered_detectors",
     "evidence_json",
     "param",
     "register",
@@ -276,7 +276,7 @@ def register(cls: D) -> D:
     return cls
 
 
-def detectors() -> list[Detector]:
+def registered_detectors() -> list[Detector]:
     """All registered detectors, in registration order (importing ``gmina.engine.detectors`` registers them)."""
     import gmina.engine.detectors  # noqa: F401  (registration side effect)
 
@@ -288,5 +288,9 @@ def run_detectors(
 ) -> pl.DataFrame:
     """Run every registered detector (or those named in ``only``) and concatenate their candidates."""
     params = params or {}
-    frames = [d.detect(data, params=params.get(d.name), seed=seed) for d in detectors() if not only or d.name in only]
+    frames = [
+        d.detect(data, params=params.get(d.name), seed=seed)
+        for d in registered_detectors()
+        if not only or d.name in only
+    ]
     return pl.concat(frames) if frames else empty(ALERT_CANDIDATES)

@@ -1,8 +1,10 @@
 """Interval consumption on a regular hourly UTC grid, derived from cumulative indexes.
 
 The grid is dense: row ``i`` is meter ``meter_ids[i]``, column ``j`` is the hour ``[start + j h, start + (j+1) h)``.
-The index at the hour boundary ``start + b h`` is the last reading in ``(start + (b-1) h, start + b h]`` (sub-hourly
-readings are aligned to the next boundary, a shift of less than one hour; hourly readings on the hour are exact).
+The index at the hour boundary ``start + b h`` is the last reading in ``(start + (b-1) h + ALIGN, start + b h + ALIGN]``
+with ``ALIGN`` = 5 minutes: a reading taken or stamped a little after the hour (capture delay, a clock a few seconds
+off) is that hour's value, so an hourly meter's readings do not straddle boundaries; other sub-hourly readings are
+aligned to the next boundary (a shift of at most 55 minutes).
 
 An hour's volume is the index difference across it. Nothing is invented:
 
@@ -25,11 +27,13 @@ from numpy.typing import NDArray
 
 from gmina.engine.frames import METERS, READINGS, UTC_US, validate
 
-__all__ = ["HOUR_US", "HourlyGrid", "build_grid", "hourly_consumption", "to_datetime"]
+__all__ = ["ALIGN_US", "HOUR_US", "HourlyGrid", "build_grid", "hourly_consumption", "to_datetime"]
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 HOUR_US = 3_600_000_000
 """One hour in microseconds."""
+ALIGN_US = 300_000_000
+"""A reading up to this long after an hour boundary is the boundary's value (see the module docstring)."""
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -126,8 +130,8 @@ def build_grid(
     pos = np.searchsorted(meter_ids, mid)
     known = pos < m
     known[known] = meter_ids[pos[known]] == mid[known]
-    # boundary b = ceil((t - start) / 1 h); readings before start or on unknown meters are dropped
-    b = -((start_us - t) // HOUR_US)
+    # boundary b = ceil((t - start - ALIGN) / 1 h); readings before start or on unknown meters are dropped
+    b = -((start_us + ALIGN_US - t) // HOUR_US)
     keep = known & (b >= 0) & (b <= n_hours)
     row, b = pos[keep], b[keep]
     key = row * (n_hours + 1) + b

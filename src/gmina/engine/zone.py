@@ -4,7 +4,9 @@ For zone ``z`` and hour ``j`` (litres):
 
 * ``inflow_l`` = Σ ``in`` boundary meters − Σ ``out`` boundary meters (``NaN`` if any of them is unknown);
 * ``consumption_l`` = Σ customer meters of the zone. A customer hour that is unknown or implausible (negative, or
-  above the meter's overload flow Q4 = 1.25 · Q3) is *imputed* with the meter's mean for that local hour of day;
+  above the meter's overload flow Q4 = 1.25 · Q3) is *imputed* with the meter's mean for that local hour of day
+  (over hours read at both ends; a meter without any, such as a daily or monthly one, gets its mean rate over its
+  plausible hours, gaps included);
 * ``unexplained_l`` = inflow − consumption: network leakage, unmetered use, and metering error;
 * ``uncertainty_l``: half-width of a band around ``unexplained_l``: Σ imputed values + half of Σ interpolated
   volumes (their total is known, not their timing), on the customer and on the boundary side.
@@ -59,7 +61,8 @@ class ZoneBalance:
     meter_zone: I64
     """``(n_meters,)`` zone row of each grid row (``-1``: not a customer meter of a balanced zone)."""
     expected_hod_l: F64
-    """``(n_meters, 24)`` each meter's mean litres per local hour of day over plausible observed hours."""
+    """``(n_meters, 24)`` each meter's mean litres per local hour of day over plausible observed hours (its mean rate
+    where it has none in that hour of day)."""
     plausible: NDArray[np.bool_]
     """``(n_meters, n_hours)`` the hour's volume is known, not interpolated, and within [0, Q4]."""
 
@@ -115,8 +118,10 @@ def zone_balance(data: EngineInput) -> ZoneBalance:
     onehot[np.arange(h), grid.local_hour] = 1.0
     sums = np.where(plausible, v, 0.0) @ onehot
     counts = plausible.astype(np.float64) @ onehot
-    expected = sums / np.maximum(counts, 1.0)
     usable = known & (v >= -0.5) & (v <= q4)  # interpolated but plausible hours count with half-width uncertainty
+    # a meter never read at both ends of an hour (daily, monthly) has no hour-of-day profile: its mean rate instead
+    rate = np.where(usable, v, 0.0).sum(axis=1) / np.maximum(usable.sum(axis=1), 1)
+    expected = np.where(counts > 0, sums / np.maximum(counts, 1.0), rate[:, None])
     filled = np.where(usable, v, expected[:, grid.local_hour])
     band = np.where(usable, np.where(grid.interpolated, 0.5 * np.abs(v), 0.0), expected[:, grid.local_hour])
     consumption = _group_sum(filled, meter_zone, nz)
@@ -125,11 +130,14 @@ def zone_balance(data: EngineInput) -> ZoneBalance:
     del filled, band
     # boundary side
     inflow = np.zeros((nz, h))
+    reverse = grid.backflow_l
     for zi, mid, direction in bnd.select("zone_id", "meter_id", "direction").iter_rows():
         r = grid.row(mid)
         z = int(np.searchsorted(zone_ids, zi))
         sign = 1.0 if direction == "in" else -1.0
         series = v[r] if r >= 0 else np.full(h, np.nan)
+        if r >= 0 and reverse is not None and not np.isnan(reverse[r]).all():
+            series = series - reverse[r]  # net flow in the meter's direction: water also flows back through it
         inflow[z] += sign * series
         uncertainty[z] += np.where(grid.interpolated[r], 0.5 * np.abs(series), 0.0) if r >= 0 else 0.0
     return ZoneBalance(

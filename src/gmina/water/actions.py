@@ -18,9 +18,10 @@ from django.utils.translation import gettext as _
 from gmina import ingest
 from gmina.consortium.actors import Actor
 from gmina.consortium.audit import record_audit, snapshot
-from gmina.consortium.models import Member, Role
+from gmina.consortium.models import Member, Membership, Role, User
 from gmina.ingest import READINGS_SCHEMA, REJECTIONS_SCHEMA, ParsedBatch
 from gmina.water.models import (
+    Alert,
     DeviceAssignment,
     Meter,
     MeterInstallation,
@@ -30,6 +31,7 @@ from gmina.water.models import (
     Zone,
     ZoneBoundaryMeter,
 )
+from gmina.water.models.alerts import AlertStatus, Resolution
 from gmina.water.models.choices import MeterStatus, QuarantineStatus, Source
 from gmina.water.store import ImportResult, ingest_batches
 
@@ -380,3 +382,79 @@ def discard_quarantined(actor: Actor, records: list[QuarantinedRecord], *, reaso
 
 def payload_json(record: QuarantinedRecord) -> str:
     return json.dumps(record.payload, ensure_ascii=False, indent=1) if record.payload else ""
+
+
+# --- the alert lifecycle: new → acknowledged → assigned → resolved (confirmed / false alarm) --------
+
+
+def _alert_for_update(actor: Actor, alert: Alert) -> Alert:
+    actor.require_role(alert.member_id, *_WRITERS)
+    locked: Alert = Alert.all_tenants.select_for_update().get(pk=alert.pk)
+    if locked.status == AlertStatus.RESOLVED:
+        raise ValidationError(_("This alert is already resolved."))
+    return locked
+
+
+@transaction.atomic
+def acknowledge_alert(actor: Actor, alert: Alert) -> Alert:
+    alert = _alert_for_update(actor, alert)
+    before = {"status": alert.status}
+    if alert.status == AlertStatus.NEW:
+        alert.status = AlertStatus.ACKNOWLEDGED
+        alert.save(update_fields=["status"])
+    record_audit(
+        actor, "acknowledge_alert", alert, member=alert.member_id, before=before, after={"status": alert.status}
+    )
+    return alert
+
+
+def alert_assignees(alert: Alert) -> list[User]:
+    """The people an alert can be given to: operators and managers of its member."""
+    memberships = Membership.all_tenants.filter(member_id=alert.member_id, role__in=[Role.OPERATOR, Role.MANAGER])
+    return sorted({m.user for m in memberships.select_related("user")}, key=lambda u: u.username)
+
+
+@transaction.atomic
+def assign_alert(actor: Actor, alert: Alert, *, user: User) -> Alert:
+    """Give the alert to a person of the member (an operator or manager) to act on."""
+    alert = _alert_for_update(actor, alert)
+    if user not in alert_assignees(alert):
+        raise ValidationError({"user": _("Assign to an operator or manager of this member.")})
+    before = {"status": alert.status, "assigned_to": alert.assigned_to_id}
+    alert.status = AlertStatus.ASSIGNED
+    alert.assigned_to = user
+    alert.save(update_fields=["status", "assigned_to"])
+    record_audit(
+        actor,
+        "assign_alert",
+        alert,
+        member=alert.member_id,
+        before=before,
+        after={"status": alert.status, "assigned_to": user.pk},
+    )
+    return alert
+
+
+@transaction.atomic
+def resolve_alert(actor: Actor, alert: Alert, *, outcome: str, reason: str) -> Alert:
+    """Close an alert as confirmed or as a false alarm, with the operator's reason (kept as a label)."""
+    if outcome not in (Resolution.CONFIRMED, Resolution.FALSE_ALARM):
+        raise ValidationError({"outcome": _("Say whether the problem was confirmed or a false alarm.")})
+    if not reason.strip():
+        raise ValidationError({"reason": _("Give the reason.")})
+    alert = _alert_for_update(actor, alert)
+    before = {"status": alert.status}
+    alert.status = AlertStatus.RESOLVED
+    alert.resolution = outcome
+    alert.resolution_reason = reason.strip()
+    alert.resolved_at = timezone.now()
+    alert.save(update_fields=["status", "resolution", "resolution_reason", "resolved_at"])
+    record_audit(
+        actor,
+        "resolve_alert",
+        alert,
+        member=alert.member_id,
+        before=before,
+        after={"status": alert.status, "resolution": outcome, "reason": alert.resolution_reason},
+    )
+    return alert

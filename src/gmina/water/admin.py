@@ -6,6 +6,8 @@ from django.contrib import admin
 
 from gmina.consortium.admin import AuditedAdmin, ReadOnlyAdmin
 from gmina.water.models import (
+    Alert,
+    DetectionRun,
     DeviceAssignment,
     DeviceEvent,
     ImportBatch,
@@ -82,3 +84,17 @@ class QuarantinedRecordAdmin(ReadOnlyAdmin):
 class DeviceEventAdmin(ReadOnlyAdmin):
     list_display = ["meter", "code", "state", "raw_code", "first_seen", "last_seen", "ended_at"]
     list_filter = ["member", "code", "state"]
+
+
+@admin.register(Alert)
+class AlertAdmin(ReadOnlyAdmin):
+    """Read-only: the lifecycle goes through the audited actions of the alert pages."""
+
+    list_display = ["id", "member", "alert_class", "status", "severity", "cost_pln", "meter", "zone", "start"]
+    list_filter = ["member", "alert_class", "status", "severity", "resolution"]
+
+
+@admin.register(DetectionRun)
+class DetectionRunAdmin(ReadOnlyAdmin):
+    list_display = ["id", "member", "as_of", "readings", "cases", "opened", "updated", "cleared"]
+    list_filter = ["member"]

@@ -15,4 +15,8 @@ ACTION_LABELS = {
     "fix_quarantined": gettext_lazy("quarantined record corrected"),
     "reprocess_quarantined": gettext_lazy("quarantine re-processed"),
     "discard_quarantined": gettext_lazy("quarantined records discarded"),
+    "run_detection": gettext_lazy("detection run"),
+    "acknowledge_alert": gettext_lazy("alert acknowledged"),
+    "assign_alert": gettext_lazy("alert assigned"),
+    "resolve_alert": gettext_lazy("alert resolved"),
 }

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from gmina.water import views
+from gmina.water import views, views_alerts
 
 app_name = "water"
 
@@ -18,4 +18,9 @@ urlpatterns = [
     path("quarantine/bulk/", views.quarantine_bulk, name="quarantine_bulk"),
     path("quarantine/<int:pk>/", views.quarantine_detail, name="quarantine_detail"),
     path("quarantine/<int:pk>/fix/", views.quarantine_fix, name="quarantine_fix"),
+    path("alerts/", views_alerts.alert_list, name="alert_list"),
+    path("alerts/<int:pk>/", views_alerts.alert_detail, name="alert_detail"),
+    path("alerts/<int:pk>/acknowledge/", views_alerts.alert_acknowledge, name="alert_acknowledge"),
+    path("alerts/<int:pk>/assign/", views_alerts.alert_assign, name="alert_assign"),
+    path("alerts/<int:pk>/resolve/", views_alerts.alert_resolve, name="alert_resolve"),
 ]

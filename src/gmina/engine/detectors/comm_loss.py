@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import polars as pl
 
 from gmina.engine.base import (
     AlertClass,
@@ -18,7 +19,6 @@ from gmina.engine.base import (
     register,
 )
 from gmina.engine.grid import HOUR_US
-from gmina.engine.series import runs
 
 
 @dataclass(frozen=True)
@@ -29,10 +29,14 @@ class CommLossParams(BaseParams):
 
 @register
 class CommLoss(DetectorBase[CommLossParams]):
-    """Gaps between readings (closed: readings resumed) and the silence since the last reading (ongoing).
+    """Gaps between consecutive readings (closed: readings resumed) and the silence since the last reading (ongoing).
 
-    The usual reading interval is the meter's known hours per reading interval in the window, so a daily or
-    monthly meter is not called silent after a day. Estimated volume is zero: nothing is known to be lost.
+    The usual reading interval is the meter's median interval between consecutive readings in the window (from the
+    readings themselves: on the hourly grid a daily meter's gaps merge into one interpolated run), so a daily or
+    monthly meter is not called silent after a day. A silence must exceed the allowed one by more than half an
+    interval (it is counted in whole intervals: a daily meter missing two readings is silent 72 h and a few seconds,
+    which the default allows). A meter read only once in the window has no known interval and is not judged.
+    Estimated volume is zero: nothing is known to be lost.
     """
 
     name = "comm_loss"
@@ -41,32 +45,51 @@ class CommLoss(DetectorBase[CommLossParams]):
 
     def run(self, data: EngineInput, params: CommLossParams, rng: np.random.Generator) -> Sequence[Candidate]:
         g = data.grid
-        known = ~np.isnan(g.volume_l)
-        r, s, e = runs(g.interpolated)
-        n_intervals = (known & ~g.interpolated).sum(axis=1) + np.bincount(r, minlength=g.meter_ids.size)
-        cadence_h = known.sum(axis=1) / np.maximum(n_intervals, 1)
-        limit = np.maximum(params.max_silence_h, params.cadence_factor * cadence_h)
+        end_us = g.start_us + g.n_hours * HOUR_US
+        mid, t, dt, ok = _intervals(data, g.start_us, end_us)
+        cadence = (
+            pl.DataFrame({"meter_id": mid[1:][ok], "dt": dt[ok]})
+            .group_by("meter_id")
+            .agg((pl.col("dt").median() / HOUR_US).alias("h"))
+        )
+        limit_of = {int(m): max(params.max_silence_h, params.cadence_factor * float(h)) for m, h in cadence.iter_rows()}
+        # silences are counted in whole reading intervals: capture jitter of seconds past an allowed silence is none
+        slack_of = {int(m): 0.5 * float(h) for m, h in cadence.iter_rows()}
+        limit = np.array([limit_of.get(int(m), np.inf) + slack_of.get(int(m), 0.0) for m in g.meter_ids])
+        row = np.searchsorted(g.meter_ids, mid[1:])
+        gap = ok & (dt / HOUR_US > limit[np.minimum(row, g.meter_ids.size - 1)])
         out: list[Candidate] = []
-        for row, start, end in zip(r.tolist(), s.tolist(), e.tolist(), strict=True):
-            if end - start > limit[row]:
-                out.append(self._candidate(data, row, g.start_us + start * HOUR_US, g.start_us + end * HOUR_US, limit))
-        as_of_us = g.start_us + g.n_hours * HOUR_US
-        silent = (g.last_seen_us >= 0) & ((as_of_us - g.last_seen_us) / HOUR_US > limit)
-        for row in np.flatnonzero(silent).tolist():
-            out.append(self._candidate(data, row, int(g.last_seen_us[row]), None, limit))
+        for i in np.flatnonzero(gap).tolist():
+            m = int(mid[i + 1])
+            out.append(self._candidate(m, int(t[i]), int(t[i + 1]), end_us, limit_of[m]))
+        for r in np.flatnonzero(g.last_seen_us >= 0).tolist():
+            m, last = int(g.meter_ids[r]), int(g.last_seen_us[r])
+            if (end_us - last) / HOUR_US > limit[r]:
+                out.append(self._candidate(m, last, None, end_us, limit_of[m]))
         return out
 
-    def _candidate(self, data: EngineInput, row: int, start: int, end: int | None, limit: np.ndarray) -> Candidate:
-        g = data.grid
-        stop = end if end is not None else g.start_us + g.n_hours * HOUR_US
-        silence_h = (stop - start) / HOUR_US
+    def _candidate(self, mid: int, start: int, end: int | None, end_us: int, limit: float) -> Candidate:
+        silence_h = ((end if end is not None else end_us) - start) / HOUR_US
         return Candidate(
             AlertClass.COMM_LOSS,
             LocationKind.METER,
-            int(g.meter_ids[row]),
+            mid,
             start,
             end,
-            min(1.0, 0.5 + 0.5 * silence_h / (4.0 * float(limit[row]))),
+            min(1.0, 0.5 + 0.5 * silence_h / (4.0 * limit)),
             0.0,
-            {"silence_h": silence_h, "allowed_h": float(limit[row]), "resumed": end is not None},
+            {"silence_h": silence_h, "allowed_h": limit, "resumed": end is not None},
         )
+
+
+def _intervals(data: EngineInput, start_us: int, end_us: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Readings of grid meters in ``[start_us, end_us]`` sorted by meter and time: ``(meter_id, t_us, dt_us, ok)``,
+    where ``dt_us[i] = t[i + 1] − t[i]`` and ``ok[i]`` says both readings are of one meter (and not simultaneous)."""
+    t = data.readings["observed_at"].cast(pl.Int64).to_numpy()
+    mid = data.readings["meter_id"].to_numpy()
+    keep = (t >= start_us) & (t <= end_us) & np.isin(mid, data.grid.meter_ids)
+    t, mid = t[keep], mid[keep]
+    order = np.argsort(mid, kind="stable") if bool(np.all(t[1:] >= t[:-1])) else np.lexsort((t, mid))
+    t, mid = t[order], mid[order]
+    dt = np.diff(t)
+    return mid, t, dt, (mid[1:] == mid[:-1]) & (dt > 0)

@@ -73,8 +73,10 @@ class DeviceAlarms(DetectorBase[DeviceAlarmParams]):
             c0 = max(0, (first - g.start_us) // HOUR_US)
             c1 = min(g.n_hours, -((g.start_us - (ended if ended is not None else end_us)) // HOUR_US))
             window = g.volume_l[row, c0:c1] if row >= 0 else np.empty(0)
+            read_at_end = ~g.interpolated[row, c0:c1] if row >= 0 else np.empty(0, dtype=np.bool_)
             before = g.volume_l[row, max(0, c0 - 168) : c0] if row >= 0 else np.empty(0)
-            verdict, numbers = _verdict(code, window, before, float(q3[row]) if row >= 0 else np.nan, params, data, row)
+            q3_lph = float(q3[row]) if row >= 0 else np.nan
+            verdict, numbers = _verdict(code, window, read_at_end, before, q3_lph, params, data, row)
             conf = {"confirmed": params.confirmed, "unconfirmed": params.unconfirmed}.get(verdict, params.contradicted)
             if state == "historic":
                 conf *= params.historic_factor
@@ -97,6 +99,7 @@ class DeviceAlarms(DetectorBase[DeviceAlarmParams]):
 def _verdict(
     code: str,
     w: np.ndarray,
+    read_at_end: np.ndarray,
     before: np.ndarray,
     q3_lph: float,
     p: DeviceAlarmParams,
@@ -107,7 +110,11 @@ def _verdict(
     if known.size == 0:
         return "unconfirmed", {}
     if code == "leak":
-        tail = known[-24:]
+        # only hours read at their own ends can show a still hour; a gap's evenly spread volume never does
+        exact = w[~np.isnan(w) & read_at_end]
+        if exact.size == 0:
+            return "unconfirmed", {}
+        tail = exact[-24:]
         rate = float(tail.min())
         verdict = "confirmed" if tail.size >= 12 and rate >= p.still_l else "contradicted"
         return verdict, {"min_hourly_l": rate, "lost_l": rate * known.size if verdict == "confirmed" else 0.0}

@@ -5,7 +5,9 @@
   confidence rises as later hours confirm the step. A step that reverts within ``transient_h`` is dropped.
 * **leak** (incipient, growing): minimum night flow of the unexplained series (mean over ``night_hours``, local
   Europe/Warsaw) against the first ``reference_nights`` nights of the window; a one-sided CUSUM change point with
-  drift ``cusum_k`` σ and threshold ``cusum_h`` σ. A change that a burst step explains is left to the burst.
+  drift ``cusum_k`` σ and threshold ``cusum_h`` σ over the nights after the reference (a reference night is normal
+  by definition; early in a window, while the reference is still forming, nothing is scanned). A change that a
+  burst step explains is left to the burst.
 """
 
 from __future__ import annotations
@@ -115,8 +117,9 @@ class NetworkLeaksAndBursts(DetectorBase[NetworkParams]):
         if ref.size < min(3, p.reference_nights):
             return None
         base, sigma = float(np.median(ref)), max(p.min_sigma_lph, float(mad_sigma(ref)))
-        s, last_zero, alarm = 0.0, -1, -1
-        for d in range(n_days):
+        first = int(np.flatnonzero(~np.isnan(x))[ref.size - 1]) + 1  # the reference nights are not scanned
+        s, last_zero, alarm = 0.0, first - 1, -1
+        for d in range(first, n_days):
             if np.isnan(x[d]):
                 continue
             s = max(0.0, s + x[d] - base - p.cusum_k * sigma)

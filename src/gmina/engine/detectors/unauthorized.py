@@ -95,8 +95,11 @@ class UnauthorizedDraw(DetectorBase[UnauthorizedParams]):
         rows = np.flatnonzero(zb.meter_zone == z)
         daily = daily_sums(g.volume_l[rows], day)
         usual = nanmedian(daily[:, :onset], axis=1)
+        since = daily[:, onset : alarm + 1]
+        peak = np.where(np.isnan(since), -np.inf, np.abs(since)).max(axis=1, initial=-np.inf)
+        peak[np.isnan(since).all(axis=1)] = np.nan  # no known day since the onset: not known to have stopped
         with np.errstate(invalid="ignore"):
-            stopped = (np.nanmax(np.abs(daily[:, onset : alarm + 1]), axis=1) <= 0.5) & (usual >= p.min_usual_lpd)
+            stopped = (peak <= 0.5) & (usual >= p.min_usual_lpd)
         if float(usual[stopped].sum()) >= p.stopped_explains * size:
             return None  # meters that stopped registering explain the draw: the stuck detector's case
         ranking = _rank(np.where(stopped[:, None], np.nan, daily), onset, alarm, size, p)

@@ -75,7 +75,8 @@ class ClassScore:
             "false_alarms": self.false_alarms,
             "precision": precision,
             "recall": recall,
-            "f1": f1 if precision is not None and recall is not None else None,
+            # no alert at all: precision is undefined, but every event was missed, so F1 is 0
+            "f1": f1 if precision is not None and recall is not None else (0.0 if recall == 0 else None),
             "ttd_median_h": float(np.median(self.delays_h)) if self.delays_h else None,
             "ttd_p90_h": float(np.percentile(self.delays_h, 90)) if self.delays_h else None,
             "localisation_top3": self.top3 / self.detected if self.detected and self.event_class in THEFT else None,

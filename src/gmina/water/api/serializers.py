@@ -3,7 +3,17 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from gmina.consortium.api.serializers import ScopedMemberMixin
-from gmina.water.models import DeviceEvent, ImportBatch, Meter, QuarantinedRecord, Reading, ServicePoint, Zone
+from gmina.water.models import (
+    Alert,
+    DetectionRun,
+    DeviceEvent,
+    ImportBatch,
+    Meter,
+    QuarantinedRecord,
+    Reading,
+    ServicePoint,
+    Zone,
+)
 
 
 class ZoneSerializer(ScopedMemberMixin, serializers.ModelSerializer[Zone]):
@@ -142,3 +152,62 @@ class ImportSummarySerializer(serializers.Serializer[None]):
     duplicates = serializers.IntegerField()
     quarantined = serializers.IntegerField()
     issues = serializers.ListField(child=serializers.DictField())
+
+
+class AlertSerializer(serializers.ModelSerializer[Alert]):
+    class Meta:
+        model = Alert
+        fields = [
+            "id",
+            "member",
+            "alert_class",
+            "family",
+            "location_kind",
+            "meter",
+            "zone",
+            "status",
+            "severity",
+            "confidence",
+            "volume_m3",
+            "cost_pln",
+            "start",
+            "end",
+            "first_detected_at",
+            "last_detected_at",
+            "detectors",
+            "evidence",
+            "assigned_to",
+            "resolution",
+            "resolution_reason",
+            "resolved_at",
+        ]
+
+
+class DetectionRunSerializer(serializers.ModelSerializer[DetectionRun]):
+    member_name = serializers.CharField(source="member.name", read_only=True)
+
+    class Meta:
+        model = DetectionRun
+        fields = [
+            "id",
+            "member",
+            "member_name",
+            "as_of",
+            "window_start",
+            "started_at",
+            "finished_at",
+            "readings",
+            "cases",
+            "opened",
+            "updated",
+            "cleared",
+        ]
+
+
+class AssignSerializer(serializers.Serializer[None]):
+    user = serializers.IntegerField(help_text="id of an operator or manager of the alert's member")
+
+
+class ResolveSerializer(serializers.Serializer[None]):
+    outcome = serializers.ChoiceField(choices=["confirmed", "false_alarm"])
+    reason = serializers.CharField()

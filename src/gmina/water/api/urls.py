@@ -12,6 +12,8 @@ router.register("readings", views.ReadingViewSet, basename="reading")
 router.register("device-events", views.DeviceEventViewSet, basename="deviceevent")
 router.register("import-batches", views.ImportBatchViewSet, basename="importbatch")
 router.register("quarantine", views.QuarantineViewSet, basename="quarantinedrecord")
+router.register("alerts", views.AlertViewSet, basename="alert")
+router.register("detection-runs", views.DetectionRunViewSet, basename="detectionrun")
 
 urlpatterns = [
     path("readings/batch/", views.ReadingBatchView.as_view(), name="reading-batch"),

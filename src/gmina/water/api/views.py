@@ -17,11 +17,22 @@ from rest_framework.views import APIView
 
 from gmina.consortium.api.permissions import actor_of
 from gmina.consortium.api.views import ScopedViewSet
-from gmina.consortium.models import Member
+from gmina.consortium.models import Member, User
 from gmina.ingest import PROFILES, FileRejected
 from gmina.water import actions
 from gmina.water.api import serializers
-from gmina.water.models import DeviceEvent, ImportBatch, Meter, QuarantinedRecord, Reading, ServicePoint, Zone
+from gmina.water.models import (
+    Alert,
+    DetectionRun,
+    DeviceEvent,
+    ImportBatch,
+    Meter,
+    QuarantinedRecord,
+    Reading,
+    ServicePoint,
+    Zone,
+)
+from gmina.water.models.alerts import AlertStatus
 from gmina.water.store import ImportResult
 
 
@@ -201,3 +212,55 @@ class QuarantineViewSet(ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveMod
         records, data = self._selected(request)
         count = actions.discard_quarantined(self.actor, records, reason=data.get("reason", ""))
         return Response({"discarded": count}, status=status.HTTP_200_OK)
+
+
+class AlertViewSet(ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
+    """Alerts ranked by PLN at stake; filter by ``status`` (``open`` = not resolved), ``alert_class``,
+    ``severity``, ``meter``, ``zone``; acknowledge, assign and resolve (each an audited action)."""
+
+    model = Alert
+    serializer_class = serializers.AlertSerializer
+
+    def get_queryset(self) -> QuerySet[Any]:
+        queryset = super().get_queryset()
+        params = self.request.query_params
+        if params.get("status") == "open":
+            queryset = queryset.exclude(status=AlertStatus.RESOLVED)
+        elif params.get("status"):
+            queryset = queryset.filter(status=params["status"])
+        for name in ("alert_class", "severity", "meter", "zone"):
+            value = params.get(name)
+            if value:
+                queryset = queryset.filter(**{name: value})
+        return queryset
+
+    @extend_schema(request=None, responses=serializers.AlertSerializer)
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request: Request, pk: str | None = None) -> Response:
+        alert = actions.acknowledge_alert(self.actor, self.get_object())
+        return Response(self.get_serializer(alert).data)
+
+    @extend_schema(request=serializers.AssignSerializer, responses=serializers.AlertSerializer)
+    @action(detail=True, methods=["post"])
+    def assign(self, request: Request, pk: str | None = None) -> Response:
+        data = serializers.AssignSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        alert = self.get_object()
+        user = User.objects.filter(pk=data.validated_data["user"]).first()
+        if user is None:
+            raise ValidationError({"user": "no such user"})
+        alert = actions.assign_alert(self.actor, alert, user=user)
+        return Response(self.get_serializer(alert).data)
+
+    @extend_schema(request=serializers.ResolveSerializer, responses=serializers.AlertSerializer)
+    @action(detail=True, methods=["post"])
+    def resolve(self, request: Request, pk: str | None = None) -> Response:
+        data = serializers.ResolveSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        alert = actions.resolve_alert(self.actor, self.get_object(), **data.validated_data)
+        return Response(self.get_serializer(alert).data)
+
+
+class DetectionRunViewSet(ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
+    model = DetectionRun
+    serializer_class = serializers.DetectionRunSerializer

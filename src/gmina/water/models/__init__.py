@@ -1,5 +1,6 @@
 """Water network and data: zones, service points, meters, readings, device events, imports."""
 
+from gmina.water.models.alerts import Alert, DetectionRun
 from gmina.water.models.imports import ImportBatch, MqttSubscription, QuarantinedRecord
 from gmina.water.models.network import (
     CustomerContact,
@@ -13,6 +14,8 @@ from gmina.water.models.network import (
 from gmina.water.models.readings import DeviceEvent, Reading
 
 __all__ = [
+    "Alert",
+    "DetectionRun",
     "CustomerContact",
     "DeviceAssignment",
     "DeviceEvent",

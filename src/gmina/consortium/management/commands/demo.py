@@ -32,7 +32,9 @@ class Command(BaseCommand):
         if settings.PRODUCTION:
             raise CommandError("gmina demo refuses to run with GMINA_MODE=production (it creates known passwords)")
         call_command("migrate", interactive=False, verbosity=0)
-        logins, token = seed_demo()
+        logins, token, notes = seed_demo()
+        for note in notes:
+            self.stdout.write(note)
         url = f"http://127.0.0.1:{options['port']}/"
         self.stdout.write(f"gmina demo: data in {settings.DATA_DIR}")
         self.stdout.write(f"Open {url} and sign in (password for every account: {DEMO_PASSWORD}):")

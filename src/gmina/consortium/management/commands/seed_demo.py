@@ -14,5 +14,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if settings.PRODUCTION:
             raise CommandError("seed_demo refuses to run with GMINA_MODE=production")
-        logins, _token = seed_demo()
+        logins, _token, notes = seed_demo()
+        for note in notes:
+            self.stdout.write(note)
         self.stdout.write(f"{len(logins)} demo logins ready")

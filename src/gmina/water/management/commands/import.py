@@ -6,24 +6,12 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db.models import Q
 from tqdm import tqdm
 
 from gmina.consortium.actors import Actor
-from gmina.consortium.models import Member
+from gmina.consortium.lookup import find_member
 from gmina.ingest import FileRejected, load_profile
 from gmina.water import actions
-
-
-def find_member(value: str) -> Member:
-    """A member by id, TERYT code or exact name."""
-    query = Q(name=value) | Q(teryt=value)
-    if value.isdigit():
-        query |= Q(pk=int(value))
-    matches = list(Member.all_tenants.filter(query))
-    if len(matches) != 1:
-        raise CommandError(f"--member {value!r}: expected one member by id, TERYT code or name, found {len(matches)}")
-    return matches[0]
 
 
 class Command(BaseCommand):
