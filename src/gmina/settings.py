@@ -103,6 +103,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "django_q",
     "gmina.consortium",
     "gmina.water",
 ]
@@ -199,6 +200,25 @@ SPECTACULAR_SETTINGS = {
 }
 # Tokens are hashed with this pepper (HMAC-SHA256); rotating it invalidates every token.
 API_TOKEN_PEPPER = env_str("GMINA_API_TOKEN_PEPPER", None, ENV) or SECRET_KEY
+
+# --- Background jobs (gmina worker: django-q2 with its ORM broker, in this database) ---------
+GMINA_DETECT_NEW_DATA_MINUTES = env_int("GMINA_DETECT_NEW_DATA_MINUTES", 1, ENV, minimum=1)
+GMINA_DETECT_EVERY_MINUTES = env_int("GMINA_DETECT_EVERY_MINUTES", 360, ENV, minimum=1)
+_worker_tick = env_int("GMINA_WORKER_TICK_MS", 500, ENV, minimum=50)
+Q_CLUSTER = {
+    "name": "gmina",
+    "orm": "default",
+    "workers": env_int("GMINA_WORKER_PROCESSES", 1, ENV, minimum=1),
+    "timeout": 1800,  # a full detection pass of a large member may take minutes
+    "retry": 1900,  # must exceed timeout
+    "max_attempts": 1,  # a failed pass is not repeated: the next scheduled one runs anyway
+    "ack_failures": True,
+    "save_limit": 500,
+    "catch_up": False,  # after downtime, one run, not one per missed slot
+    "guard_cycle": _worker_tick / 1000,  # the scheduler is consulted every 30 guard cycles
+    "poll": max(0.2, _worker_tick / 1000),
+    "label": "Zadania w tle",
+}
 
 # --- Security -------------------------------------------------------------------------------
 X_FRAME_OPTIONS = "DENY"

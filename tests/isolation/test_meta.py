@@ -45,6 +45,7 @@ ALL_TENANTS_ALLOWED = {
     "demo.py": "the demo seeds every member as the system",
     "consortium/lookup.py": "finds the member named on a command line (centre staff)",
     "water/detection.py": "reads the data of the member being analysed (filtered by member id)",
+    "water/jobs.py": "a system job that walks the active members, each analysed on its own",
 }
 
 

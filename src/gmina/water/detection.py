@@ -20,7 +20,7 @@ Severity comes from the money at stake (``SEVERITY_PLN``).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -68,25 +68,32 @@ class Frames:
     events: pl.DataFrame
 
 
-def load_frames(member_id: int, start: datetime, as_of: datetime) -> Frames:
-    """The member's data in [start, as_of] as the engine's input frames (UTC, litres)."""
-    meters = list(
-        Meter.all_tenants.filter(member_id=member_id)
-        .annotate(zone_of=Coalesce(F("zone_id"), F("service_point__zone_id")))
-        .values_list("id", "zone_of", "kind", "dn_mm", "q3_m3h", "register_capacity_l")
+def load_frames(member_id: int, start: datetime, as_of: datetime, zones: Collection[int] | None = None) -> Frames:
+    """The member's data in [start, as_of] as the engine's input frames (UTC, litres).
+
+    With ``zones``, only those zones: their customer meters and the meters on their boundaries.
+    """
+    meter_qs = Meter.all_tenants.filter(member_id=member_id).annotate(
+        zone_of=Coalesce(F("zone_id"), F("service_point__zone_id"))
     )
-    readings = list(
-        Reading.all_tenants.filter(member_id=member_id, observed_at__gte=start, observed_at__lte=as_of).values_list(
-            "meter_id", "observed_at", "index_l", "flow_lph", "backflow_l"
-        )
-    )
-    boundary = list(
-        ZoneBoundaryMeter.all_tenants.filter(member_id=member_id).values_list("zone_id", "meter_id", "direction")
-    )
+    boundary_qs = ZoneBoundaryMeter.all_tenants.filter(member_id=member_id)
+    if zones is not None:
+        boundary_qs = boundary_qs.filter(zone_id__in=list(zones))
+        on_boundary = boundary_qs.values("meter_id")
+        meter_qs = meter_qs.filter(Q(zone_of__in=list(zones)) | Q(pk__in=on_boundary))
+    meters = list(meter_qs.values_list("id", "zone_of", "kind", "dn_mm", "q3_m3h", "register_capacity_l"))
+    reading_qs = Reading.all_tenants.filter(member_id=member_id, observed_at__gte=start, observed_at__lte=as_of)
+    event_qs = DeviceEvent.all_tenants.filter(member_id=member_id, first_seen__lte=as_of)
+    if zones is not None:
+        chosen = meter_qs.values("pk")
+        reading_qs = reading_qs.filter(meter_id__in=chosen)
+        event_qs = event_qs.filter(meter_id__in=chosen)
+    readings = list(reading_qs.values_list("meter_id", "observed_at", "index_l", "flow_lph", "backflow_l"))
+    boundary = list(boundary_qs.values_list("zone_id", "meter_id", "direction"))
     events = list(
-        DeviceEvent.all_tenants.filter(member_id=member_id, first_seen__lte=as_of)
-        .filter(Q(ended_at__isnull=True) | Q(ended_at__gte=start))
-        .values_list("meter_id", "code", "state", "first_seen", "last_seen", "ended_at")
+        event_qs.filter(Q(ended_at__isnull=True) | Q(ended_at__gte=start)).values_list(
+            "meter_id", "code", "state", "first_seen", "last_seen", "ended_at"
+        )
     )
     utc = pl.Datetime("us", "UTC")
     return Frames(
@@ -177,9 +184,17 @@ def _silenced(member_id: int, now: datetime) -> set[tuple[str, int | None, int |
 
 
 def merge_cases(
-    member_id: int, cases: Iterable[dict[str, Any]], as_of: datetime, analysed_meters: set[int]
+    member_id: int,
+    cases: Iterable[dict[str, Any]],
+    as_of: datetime,
+    analysed_meters: set[int],
+    analysed_zones: Collection[int] | None = None,
 ) -> tuple[int, int, int]:
-    """Merge fused cases into the member's alerts; returns (opened, updated, cleared)."""
+    """Merge fused cases into the member's alerts; returns (opened, updated, cleared).
+
+    An open alert that no case matches is cleared only where this run looked: a meter with readings
+    in the window, a zone among ``analysed_zones`` (``None``: every zone).
+    """
     opened = updated = 0
     seen: set[int] = set()
     open_alerts = {
@@ -227,7 +242,10 @@ def merge_cases(
         opened += 1
     cleared = 0
     for alert in open_alerts.values():
-        analysed = alert.zone_id is not None or alert.meter_id in analysed_meters
+        if alert.zone_id is not None:
+            analysed = analysed_zones is None or alert.zone_id in analysed_zones
+        else:
+            analysed = alert.meter_id in analysed_meters
         if alert.pk not in seen and analysed:
             alert.status = AlertStatus.RESOLVED
             alert.resolution = Resolution.CLEARED
@@ -238,13 +256,24 @@ def merge_cases(
 
 
 def run_detection(
-    actor: Actor, member: Member, *, as_of: datetime | None = None, window: timedelta = WINDOW
+    actor: Actor,
+    member: Member,
+    *,
+    as_of: datetime | None = None,
+    window: timedelta = WINDOW,
+    zones: Collection[int] | None = None,
+    through_batch: int | None = None,
 ) -> DetectionRun:
-    """Analyse the member's data up to ``as_of`` and merge the findings into alerts (one transaction)."""
+    """Analyse the member's data up to ``as_of`` and merge the findings into alerts (one transaction).
+
+    ``zones`` limits the run to those zones (the incremental run after an import); ``through_batch``
+    records the newest import batch whose data the run took in.
+    """
     actor.require_role(member.pk, Role.OPERATOR, Role.MANAGER)
     as_of = as_of or datetime.now(UTC)
     start = as_of - window
-    frames = load_frames(member.pk, start, as_of)
+    zones = sorted(set(zones)) if zones is not None else None
+    frames = load_frames(member.pk, start, as_of, zones)
     data = EngineInput(frames.readings, frames.meters, as_of, frames.boundary, frames.events, start=start)
     thresholds = class_thresholds(member.pk, as_of)
     candidates = _confident(run_detectors(data), thresholds)
@@ -252,9 +281,15 @@ def run_detection(
     analysed = set(frames.readings["meter_id"].unique().to_list())
     with transaction.atomic():
         run = DetectionRun.all_tenants.create(
-            member=member, as_of=as_of, window_start=start, readings=frames.readings.height, cases=cases.height
+            member=member,
+            as_of=as_of,
+            window_start=start,
+            readings=frames.readings.height,
+            cases=cases.height,
+            zones=zones or [],
+            through_batch=through_batch,
         )
-        opened, updated, cleared = merge_cases(member.pk, cases.iter_rows(named=True), as_of, analysed)
+        opened, updated, cleared = merge_cases(member.pk, cases.iter_rows(named=True), as_of, analysed, zones)
         run.opened, run.updated, run.cleared = opened, updated, cleared
         run.finished_at = datetime.now(UTC)
         run.save(update_fields=["opened", "updated", "cleared", "finished_at"])
@@ -266,6 +301,7 @@ def run_detection(
             after={
                 "as_of": as_of,
                 "cases": cases.height,
+                "zones": zones or "all",
                 "opened": opened,
                 "updated": updated,
                 "cleared": cleared,

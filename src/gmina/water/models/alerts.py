@@ -57,6 +57,10 @@ class DetectionRun(TenantModel):
     opened = models.PositiveIntegerField(_("alerts opened"), default=0)
     updated = models.PositiveIntegerField(_("alerts updated"), default=0)
     cleared = models.PositiveIntegerField(_("alerts cleared"), default=0)
+    zones = models.JSONField(_("zones analysed"), default=list, blank=True, help_text=_("empty: every zone"))
+    through_batch = models.BigIntegerField(
+        _("newest import seen"), null=True, blank=True, help_text=_("id of the newest import batch this run took in")
+    )
 
     class Meta:
         ordering = ["-as_of", "-id"]

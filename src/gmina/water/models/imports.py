@@ -26,6 +26,9 @@ class ImportBatch(TenantModel):
     duplicates = models.PositiveIntegerField(_("duplicates"), default=0)
     quarantined = models.PositiveIntegerField(_("quarantined"), default=0)
     error = models.TextField(_("error"), blank=True)
+    zones = models.JSONField(
+        _("zones affected"), default=list, blank=True, help_text=_("ids of the zones whose meters this import touched")
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )

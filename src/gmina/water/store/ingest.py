@@ -79,6 +79,7 @@ class _Run:
     now: datetime
     seq: int = 0
     received: int = 0
+    meters: set[int] = field(default_factory=set)  # every meter the import resolved (for the zones it touched)
     quarantined: int = 0
     issues: list[RecordIssue] = field(default_factory=list)
     max_issues: int = 10_000
@@ -158,6 +159,7 @@ def _stage(run: _Run, parsed: ParsedBatch) -> None:
     if readings.num_rows == 0:
         return
     meter_ids = run.resolver.resolve(readings)
+    run.meters.update(pc.unique(meter_ids.drop_null()).to_pylist())
     unknown = pc.is_null(meter_ids)
     future = pc.greater(readings.column("observed_at"), pa.scalar(run.now + FUTURE_SKEW, pa.timestamp("us", "UTC")))
     bad = pc.or_(unknown, future)
@@ -241,9 +243,10 @@ def _finish(run: _Run, batch: ImportBatch, tolerance_l: int) -> ImportResult:
     batch.accepted = accepted
     batch.duplicates = duplicates
     batch.quarantined = run.quarantined
+    batch.zones = run.resolver.zones(run.meters) if accepted else []
     batch.status = BatchStatus.DONE
     batch.finished_at = timezone.now()
-    batch.save(update_fields=["received", "accepted", "duplicates", "quarantined", "status", "finished_at"])
+    batch.save(update_fields=["received", "accepted", "duplicates", "quarantined", "status", "finished_at", "zones"])
     return ImportResult(batch, run.received, accepted, duplicates, run.quarantined, run.issues, opened, closed)
 
 

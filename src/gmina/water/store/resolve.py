@@ -7,8 +7,10 @@ from datetime import datetime
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from django.db.models import F
+from django.db.models.functions import Coalesce
 
-from gmina.water.models import DeviceAssignment, Meter
+from gmina.water.models import DeviceAssignment, Meter, ZoneBoundaryMeter
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,7 @@ class MeterResolver:
     """The member's meters, loaded once per import and applied to whole Arrow columns."""
 
     def __init__(self, member_id: int) -> None:
+        self._member_id = member_id
         serials = Meter.all_tenants.filter(member_id=member_id).values_list("serial", "id")
         self._serial_keys = pa.array([s for s, _ in serials], pa.string())
         self._serial_ids = pa.array([i for _, i in serials], pa.int64())
@@ -73,3 +76,16 @@ class MeterResolver:
                 None,
             )
         return pa.array(values, pa.int64())
+
+    def zones(self, meter_ids: set[int]) -> list[int]:
+        """The zones these meters measure: a customer meter's zone, and every zone a boundary meter bounds."""
+        if not meter_ids:
+            return []
+        found: set[int] = set()
+        meters = Meter.all_tenants.filter(member_id=self._member_id).annotate(
+            zone_of=Coalesce(F("zone_id"), F("service_point__zone_id"))
+        )
+        found.update(z for i, z in meters.values_list("id", "zone_of") if z is not None and i in meter_ids)
+        boundary = ZoneBoundaryMeter.all_tenants.filter(member_id=self._member_id)
+        found.update(z for m, z in boundary.values_list("meter_id", "zone_id") if m in meter_ids)
+        return sorted(found)
