@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from gmina.consortium.actors import Actor
 from gmina.consortium.models import AuditEntry
@@ -189,7 +190,9 @@ def test_acknowledge_assign_resolve_each_audited(tenant_a: Tenant, alert: Alert)
         .values_list("action", flat=True)
     )
     assert verbs == ["acknowledge_alert", "assign_alert", "resolve_alert"]
-    with pytest.raises(ValidationError, match="already resolved"):
+    with translation.override("en"), pytest.raises(ValidationError, match="already resolved"):
+        actions.acknowledge_alert(actor, done)
+    with pytest.raises(ValidationError, match="już zamknięty"):  # Polish by default
         actions.acknowledge_alert(actor, done)
 
 

@@ -214,3 +214,19 @@ def test_consumption_across_a_meter_replacement_is_never_negative(tenant_a: Tena
     assert used == (50_450 - 50_000) + (403 - 3)
     assert consumption_l(point, T0 + timedelta(hours=6), T0 + timedelta(hours=10)) == 403 - 103
     assert new.service_point == point
+
+
+def test_every_stored_reading_points_at_its_own_members_meter_and_batch(tenant_a: Tenant, tenant_b: Tenant) -> None:
+    # water_reading has no database foreign keys (see the model): the store alone keeps them true.
+    for tenant in (tenant_a, tenant_b):
+        make_meter(tenant.member, "SAME-SERIAL")
+        make_meter(tenant.member, f"{tenant.marker}-ONLY")
+    b_only = f"{tenant_b.marker}-ONLY"
+    ingest(tenant_a, [reading("SAME-SERIAL", h, 100 + h) for h in range(5)] + [reading(b_only, 1, 5)])
+    ingest(tenant_b, [reading("SAME-SERIAL", h, 900 + h) for h in range(3)] + [reading(b_only, 1, 5)])
+    rows = Reading.all_tenants.select_related("meter", "batch", "member")
+    assert rows.count() == 5 + 3 + 1
+    for r in rows:
+        assert r.meter.member_id == r.member_id == r.batch.member_id
+    assert Reading.all_tenants.filter(member=tenant_a.member, meter__serial=b_only).count() == 0
+    assert QuarantinedRecord.all_tenants.filter(member=tenant_a.member, reason="unknown_meter").count() == 1

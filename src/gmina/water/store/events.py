@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils.dateparse import parse_datetime
@@ -26,7 +27,20 @@ def apply_device_flags(connection: BaseDatabaseWrapper, member_id: int, batch_id
     Within one import a flag's readings form one episode (first to last time seen). Runs after the
     import's readings are stored (as ``batch_id``). Returns (events opened, events closed).
     """
-    opened = closed = 0
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {STAGE_FLAG})")
+        has_flags = bool(cursor.fetchone()[0])
+    opened = _open_or_extend(connection, member_id) if has_flags else 0
+    closed = 0
+    for event_id, ended in _endings(connection, member_id, batch_id, has_flags):
+        DeviceEvent.all_tenants.filter(pk=event_id).update(ended_at=_dt(ended))
+        closed += 1
+    return opened, closed
+
+
+def _open_or_extend(connection: BaseDatabaseWrapper, member_id: int) -> int:
+    """One episode per (meter, flag) of the import: a new event, or the open one extended; returns opened."""
+    opened = 0
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT s.meter_id, f.code, f.state, f.raw, MIN(s.observed_at), MAX(s.observed_at), COUNT(*)"
@@ -57,28 +71,34 @@ def apply_device_flags(connection: BaseDatabaseWrapper, member_id: int, batch_id
         event.first_seen = min(event.first_seen, first_at)
         event.last_seen = max(event.last_seen, last_at)
         event.save(update_fields=["occurrences", "first_seen", "last_seen"])
+    return opened
+
+
+def _endings(connection: BaseDatabaseWrapper, member_id: int, batch_id: int, has_flags: bool) -> list[tuple[int, Any]]:
+    """(event id, end) for open events that a newer reading of this import no longer flags.
+
+    Per open event, one range probe of the reading key index (meter, time). The import's flagged
+    keys go to a small indexed table first, so the check per reading is a lookup, not a scan of
+    the staged file; an import without flags needs neither.
+    """
+    still_flagged = ""
     with connection.cursor() as cursor:
-        # The first reading of this import newer than an open event's last sighting that no longer
-        # carries its flag ends it. Driven by the (few) open events through the reading key index;
-        # the flagged keys of this import go to a small indexed table first, so that the check per
-        # reading is a lookup, not a scan of the staged file.
+        if has_flags:
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {FLAGGED}{on_commit(connection)} AS"
+                f" SELECT s.meter_id, s.observed_at, f.code, f.state, f.raw"
+                f" FROM {STAGE_FLAG} f JOIN {STAGE} s ON s.seq = f.seq"
+            )
+            cursor.execute(f"CREATE INDEX {FLAGGED}_key ON {FLAGGED} (meter_id, observed_at)")
+            still_flagged = (
+                f" AND NOT EXISTS (SELECT 1 FROM {FLAGGED} f WHERE f.meter_id = r.meter_id"
+                f" AND f.observed_at = r.observed_at AND f.code = e.code AND f.state = e.state AND f.raw = e.raw_code)"
+            )
         cursor.execute(
-            f"CREATE TEMPORARY TABLE {FLAGGED}{on_commit(connection)} AS"
-            f" SELECT s.meter_id, s.observed_at, f.code, f.state, f.raw"
-            f" FROM {STAGE_FLAG} f JOIN {STAGE} s ON s.seq = f.seq"
+            f"SELECT id, ended FROM (SELECT e.id, (SELECT MIN(r.observed_at) FROM water_reading r"
+            f" WHERE r.meter_id = e.meter_id AND r.observed_at > e.last_seen AND r.batch_id = %s{still_flagged}"
+            f") AS ended FROM water_deviceevent e WHERE e.ended_at IS NULL AND e.member_id = %s) x"
+            f" WHERE ended IS NOT NULL",
+            [batch_id, member_id],
         )
-        cursor.execute(f"CREATE INDEX {FLAGGED}_key ON {FLAGGED} (meter_id, observed_at)")
-        cursor.execute(
-            f"SELECT e.id, MIN(r.observed_at) FROM water_deviceevent e"
-            f" JOIN water_reading r ON r.meter_id = e.meter_id AND r.observed_at > e.last_seen"
-            f" WHERE e.ended_at IS NULL AND e.member_id = %s AND r.batch_id = %s"
-            f" AND NOT EXISTS (SELECT 1 FROM {FLAGGED} f WHERE f.meter_id = r.meter_id"
-            f" AND f.observed_at = r.observed_at AND f.code = e.code AND f.state = e.state AND f.raw = e.raw_code)"
-            f" GROUP BY e.id",
-            [member_id, batch_id],
-        )
-        endings = cursor.fetchall()
-    for event_id, ended in endings:
-        DeviceEvent.all_tenants.filter(pk=event_id).update(ended_at=_dt(ended))
-        closed += 1
-    return opened, closed
+        return list(cursor.fetchall())
