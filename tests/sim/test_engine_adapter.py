@@ -14,9 +14,10 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
+from gmina.engine import fuse, run_detectors
 from gmina.sim import Scenario
 from gmina.sim.bench.detectors import AlertCandidate
-from gmina.sim.bench.engine_adapter import CLASS_MAP, EngineDetector, EngineFrames, instants
+from gmina.sim.bench.engine_adapter import CLASS_MAP, EngineDetector, EngineFrames, instants, replay
 from gmina.sim.bench.scoring import score
 from gmina.sim.bench.suite import detector_meta, ingested_readings, resolve_detectors
 from gmina.sim.events import EventClass
@@ -65,12 +66,33 @@ def test_alerts_have_mapped_classes_and_known_locations(
         assert 0.5 <= a.confidence <= 1.0
 
 
-def test_alerts_are_raised_at_replay_instants_not_at_inferred_onsets(
-    alerts: list[AlertCandidate], scenario: Scenario
+def test_alerts_are_raised_at_the_first_hour_that_reports_them_not_at_inferred_onsets(
+    alerts: list[AlertCandidate], scenario: Scenario, inputs: tuple[pa.Table, pa.Table, dict[str, Any]]
 ) -> None:
     end = scenario.start + timedelta(days=scenario.days)
     runs = set(instants(scenario.start, end, 6.0, 24.0))
-    assert all(a.start in runs for a in alerts)
+    hours = set(instants(scenario.start, end, 1.0, 24.0))
+    assert all(a.start in hours for a in alerts)
+    assert any(a.start not in runs for a in alerts)  # dated between the 6-hourly runs
+
+
+def test_a_refined_alert_was_not_reported_an_hour_earlier(inputs: tuple[pa.Table, pa.Table, dict[str, Any]]) -> None:
+    frames = EngineFrames.build(*inputs)
+    end = frames.start + timedelta(days=12)
+    runs = set(instants(frames.start, end, 6.0, 24.0))
+    refined = [c for c in replay(frames, end) if c.raised not in runs]
+    assert refined
+    gap = timedelta(hours=24)
+    for case in refined:
+        earlier = fuse(run_detectors(frames.input(case.raised - timedelta(hours=1))))
+        same = earlier.filter(
+            (pl.col("confidence") >= 0.5)
+            & (pl.col("alert_class") == case.alert_class)
+            & (pl.col("location_kind") == case.location_kind)
+            & (pl.col("location_id") == case.location_id)
+        )
+        for start, end in same.select("start", "end").rows():
+            assert not ((case.end is None or start <= case.end + gap) and (end is None or case.start <= end + gap))
 
 
 def test_engine_meets_its_floors_on_the_small_scenario(alerts: list[AlertCandidate], scenario: Scenario) -> None:

@@ -29,9 +29,11 @@ the same location with an overlapping interval (the engine's fusion rule: 24 h s
 a run no longer reports is cleared, and a later case there is a new alert. (The ``water`` app merges on class and
 location alone; here a separate episode at the same place is a separate alert, as fusion makes it a separate case.)
 Every case raised along the way counts, including ones a later run drops: an operator saw them. The reported time is
-therefore when the evidence up to that instant sufficed, quantised up to ``step_h`` (default 6 h: a time to detect
-can be over-stated by up to 6 h, never under-stated; the first run is at ``start + first_h``); ``step_h=1`` is exact
-for hourly data and about six times slower.
+when the evidence up to that instant sufficed. To make it exact without running the whole engine every hour, a run
+that raises new alerts is followed by runs of just the detectors behind them at every ``refine_h`` hours (default 1 h)
+since the previous run, and each new alert is dated by the earliest of those that reports it. A time to detect is
+therefore exact to ``refine_h`` for hourly data, never under-stated (every run sees only the readings up to its
+instant); the first run is at ``start + first_h``.
 
 Class mapping (engine ``AlertClass`` → simulator ``EventClass``)
 ----------------------------------------------------------------
@@ -270,20 +272,24 @@ def replay(
     min_confidence: float = 0.5,
     seed: int = 0,
     gap_h: float = 24.0,
+    refine_h: float | None = 1.0,
 ) -> list[RaisedCase]:
     """Run the engine at ``start + first_h``, then every ``step_h`` hours up to ``end``; return every case raised.
 
     An alert stays open while each run reports a case of its class at its location whose interval overlaps its own
     (``gap_h`` slack, fusion's rule); an alert no run reports any more is cleared, and a later case there is a new
-    alert (the ``water`` app's merge).
+    alert (the ``water`` app's merge). With ``refine_h``, a run that raises new alerts is followed by runs of the
+    detectors behind them at every ``refine_h`` hours since the previous run, and each new alert is dated by the
+    earliest of those that already reports it: the time to detect is then exact to ``refine_h``.
     """
     raised: list[RaisedCase] = []
     open_alerts: dict[tuple[str, str, int], list[RaisedCase]] = {}
     gap = timedelta(hours=gap_h)
+    previous: datetime | None = None
     for as_of in instants(frames.start, end, step_h, first_h):
-        cases = fuse(run_detectors(frames.input(as_of), seed=seed))
-        cases = cases.filter(pl.col("confidence") >= min_confidence).sort("start")
+        cases = _cases(frames, as_of, min_confidence, seed)
         still_open: dict[tuple[str, str, int], list[RaisedCase]] = {}
+        new: list[tuple[RaisedCase, str]] = []
         for row in cases.iter_rows(named=True):
             key = (str(row["alert_class"]), str(row["location_kind"]), int(row["location_id"]))
             kept = still_open.setdefault(key, [])
@@ -295,11 +301,55 @@ def replay(
                 known = RaisedCase(*key, raised=as_of, start=row["start"], end=row["end"],
                                    confidence=float(row["confidence"]), evidence=str(row["evidence"]))  # fmt: skip
                 raised.append(known)
+                new.append((known, str(row["detectors"])))
             known.start, known.end = min(known.start, row["start"]), row["end"]
             known.runs.append(as_of)
             kept.append(known)
+        if new and refine_h and previous is not None:
+            _refine(frames, new, previous, as_of, refine_h, min_confidence, seed, gap)
         open_alerts = still_open
+        previous = as_of
     return raised
+
+
+def _cases(
+    frames: EngineFrames, as_of: datetime, min_confidence: float, seed: int, only: Sequence[str] = ()
+) -> pl.DataFrame:
+    cases = fuse(run_detectors(frames.input(as_of), seed=seed, only=only))
+    return cases.filter(pl.col("confidence") >= min_confidence).sort("start")
+
+
+def _refine(
+    frames: EngineFrames,
+    new: list[tuple[RaisedCase, str]],
+    previous: datetime,
+    as_of: datetime,
+    refine_h: float,
+    min_confidence: float,
+    seed: int,
+    gap: timedelta,
+) -> None:
+    """Date each newly raised alert by the earliest instant after ``previous`` at which the engine reports it."""
+    pending = [case for case, _ in new]
+    only = sorted({name for _, names in new for name in names.split(",")})
+    t = previous + timedelta(hours=refine_h)
+    while pending and t < as_of:
+        cases = _cases(frames, t, min_confidence, seed, only)
+        for row in cases.iter_rows(named=True):
+            key = (str(row["alert_class"]), str(row["location_kind"]), int(row["location_id"]))
+            hit = next(
+                (
+                    c
+                    for c in pending
+                    if (c.alert_class, c.location_kind, c.location_id) == key
+                    and _overlaps(c, row["start"], row["end"], gap)
+                ),
+                None,
+            )
+            if hit is not None:
+                hit.raised = t
+                pending.remove(hit)
+        t += timedelta(hours=refine_h)
 
 
 def instants(start: datetime, end: datetime, step_h: float, first_h: float) -> list[datetime]:
@@ -352,8 +402,11 @@ class EngineDetector:
 
     name = "engine"
 
-    def __init__(self, step_h: float = 6.0, min_confidence: float = 0.5, seed: int = 0) -> None:
+    def __init__(
+        self, step_h: float = 6.0, min_confidence: float = 0.5, seed: int = 0, refine_h: float | None = 1.0
+    ) -> None:
         self.step_h = step_h
+        self.refine_h = refine_h
         self.min_confidence = min_confidence
         self.seed = seed
 
@@ -361,14 +414,17 @@ class EngineDetector:
         """How the engine was run (recorded with the results)."""
         return {
             "replay_step_h": self.step_h,
+            "refine_h": self.refine_h,
             "min_confidence": self.min_confidence,
             "seed": self.seed,
-            "raised_at": "first replay run reporting the case",
+            "raised_at": "first replay run reporting the case, refined to the first hour since the previous run",
             "detectors": [d.name for d in registered_detectors()],
         }
 
     def detect(self, readings: pa.Table, inlet: pa.Table, meta: dict[str, Any]) -> list[AlertCandidate]:
         frames = EngineFrames.build(readings, inlet, meta)
         end = frames.start + timedelta(days=float(meta["days"]))
-        cases = replay(frames, end, step_h=self.step_h, min_confidence=self.min_confidence, seed=self.seed)
+        cases = replay(
+            frames, end, step_h=self.step_h, min_confidence=self.min_confidence, seed=self.seed, refine_h=self.refine_h
+        )
         return to_candidates(cases, frames)
