@@ -66,6 +66,9 @@ def create_staging(connection: BaseDatabaseWrapper) -> None:
         if connection.vendor == "postgresql":
             # Sorts and hashes of a whole file's readings stay in memory instead of spilling.
             cursor.execute("SET LOCAL work_mem = '256MB'")
+            # The planner cannot estimate the (never analysed) temporary tables and would compile the
+            # import's statements just in time: seconds of compilation for statements run once.
+            cursor.execute("SET LOCAL jit = off")
         for statement in _ddl(connection.vendor):
             cursor.execute(statement)
 
@@ -91,10 +94,12 @@ def copy_rows(connection: BaseDatabaseWrapper, name: str, table: pa.Table) -> No
         return
     columns = ", ".join(table.column_names)
     if connection.vendor == "postgresql":
-        buffer = io.BytesIO()
-        pacsv.write_csv(table, buffer, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
         with connection.cursor() as cursor:
             raw = cursor.cursor
+            if _session_is_utc(raw):
+                table = _naive_utc(table)
+            buffer = io.BytesIO()
+            pacsv.write_csv(table, buffer, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
             with raw.copy(f"COPY {name} ({columns}) FROM STDIN WITH (FORMAT csv)") as copy:
                 copy.write(buffer.getbuffer())
         return
@@ -103,6 +108,21 @@ def copy_rows(connection: BaseDatabaseWrapper, name: str, table: pa.Table) -> No
         cursor.connection.executemany(  # the sqlite3 connection: no per-row Django overhead
             f"INSERT INTO {name} ({columns}) VALUES ({placeholders})", _sqlite_rows(table)
         )
+
+
+def _session_is_utc(raw_cursor: Any) -> bool:
+    """Whether the PostgreSQL session reads a timestamp without an offset as UTC (Django sets it so)."""
+    return raw_cursor.connection.info.parameter_status("TimeZone") in {"UTC", "Etc/UTC"}
+
+
+def _naive_utc(table: pa.Table) -> pa.Table:
+    """Timestamp columns without their zone: Arrow writes them as plain UTC text, many times faster
+    than with the zone (most of the CSV writing time otherwise); read in a UTC session, same instants."""
+    for i, field in enumerate(table.schema):
+        if pa.types.is_timestamp(field.type) and field.type.tz is not None:
+            naive = pc.cast(table.column(i), pa.timestamp(field.type.unit))
+            table = table.set_column(i, field.name, naive)
+    return table
 
 
 def _sqlite_rows(table: pa.Table) -> Iterator[Sequence[Any]]:
