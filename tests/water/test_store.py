@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from unittest.mock import patch
 
 import pytest
 
@@ -230,3 +231,84 @@ def test_every_stored_reading_points_at_its_own_members_meter_and_batch(tenant_a
         assert r.meter.member_id == r.member_id == r.batch.member_id
     assert Reading.all_tenants.filter(member=tenant_a.member, meter__serial=b_only).count() == 0
     assert QuarantinedRecord.all_tenants.filter(member=tenant_a.member, reason="unknown_meter").count() == 1
+
+
+def _outcome(tenant: Tenant, result) -> tuple[object, ...]:  # type: ignore[no-untyped-def]
+    refused = sorted(QuarantinedRecord.all_tenants.filter(batch=result.batch).values_list("line", "reason", "index_l"))
+    events = sorted(DeviceEvent.all_tenants.filter(member=tenant.member).values_list("code", "occurrences", "ended_at"))
+    return (result.accepted, result.duplicates, result.quarantined, refused, stored(tenant), events)
+
+
+SCENARIOS = {
+    "clean": ([], [reading("M1", h, 100 + 10 * h) for h in range(12)]),
+    "decreasing": ([], [reading("M1", h, 100 + 10 * h - (500 if h == 6 else 0)) for h in range(12)]),
+    "in-file duplicate": ([], [reading("M1", h, 100 + 10 * h) for h in range(12)] + [reading("M1", 3, 130)]),
+    "in-file conflict": ([], [reading("M1", h, 100 + 10 * h) for h in range(12)] + [reading("M1", 3, 131)]),
+    "stored before": ([reading("M1", 2, 120)], [reading("M1", h, 100 + 10 * h) for h in range(12)]),
+    "stored conflict": ([reading("M1", 2, 125)], [reading("M1", h, 100 + 10 * h) for h in range(12)]),
+    "before stored history": (
+        [reading("M1", h, 1000 + h) for h in range(20, 24)],
+        [reading("M1", h, 100 + 10 * h) for h in range(12)],
+    ),
+    "flags": ([], [reading("M1", h, 100 + h, flags=[flag("leak")] if 3 <= h <= 5 else []) for h in range(9)]),
+}
+
+
+@pytest.mark.parametrize("scenario", list(SCENARIOS))
+def test_the_clean_file_path_gives_what_the_full_classification_gives(
+    scenario: str, tenant_a: Tenant, tenant_b: Tenant
+) -> None:
+    """A file of new keys in order skips the classification; any other file must not notice the attempt."""
+    from gmina.water.store import ingest as store
+
+    earlier, rows = SCENARIOS[scenario]
+    outcomes = []
+    for tenant, attempt in ((tenant_a, store._store_clean), (tenant_b, lambda *a: None)):
+        make_meter(tenant.member, "M1")
+        with patch.object(store, "_store_clean", attempt):
+            if earlier:
+                ingest(tenant, [dict(r) for r in earlier])
+            outcomes.append(_outcome(tenant, ingest(tenant, [dict(r) for r in rows])))
+    assert outcomes[0] == outcomes[1]
+
+
+def test_the_clean_file_path_is_taken_only_for_new_keys(tenant_a: Tenant) -> None:
+    from gmina.water.store import ingest as store
+
+    make_meter(tenant_a.member, "M1")
+    with patch.object(store, "classify", wraps=store.classify) as classify:
+        ingest(tenant_a, [reading("M1", h, 100 + h) for h in range(5)])
+        assert classify.call_count == 0
+        ingest(tenant_a, [reading("M1", h, 100 + h) for h in range(4, 8)])  # hour 4 is stored
+        assert classify.call_count == 1
+    assert len(stored(tenant_a)) == 8
+
+
+def test_meters_and_zones_are_looked_up_in_chunks(tenant_a: Tenant) -> None:
+    from django.db.models import F
+    from django.db.models.functions import Coalesce
+
+    from gmina.water.models import Meter, Zone, ZoneBoundaryMeter
+    from gmina.water.store.resolve import MeterResolver
+
+    shared = Zone.all_tenants.create(member=tenant_a.member, code="SHARED", name="Shared")
+    bounded = Zone.all_tenants.create(member=tenant_a.member, code="BOUNDED", name="Bounded")
+    for i in range(7):
+        make_meter(tenant_a.member, f"S{i}", device_key=f"d{i}")
+    boundary = make_meter(tenant_a.member, "BOUNDARY")
+    ZoneBoundaryMeter.all_tenants.create(member=tenant_a.member, zone=bounded, meter=boundary, direction="in")
+    Meter.all_tenants.filter(serial__in=["S0", "S1"]).update(zone=shared)  # the meter's own zone comes first
+    rows = [reading(f"S{i}", 1, 10) for i in range(7)] + [reading(f"d{i}", 2, 10, kind="device") for i in range(7)]
+    rows += [reading("NOPE", 1, 10), reading("BOUNDARY", 1, 10)]
+    with patch.object(MeterResolver, "_CHUNK", 3):
+        resolver = MeterResolver(tenant_a.member.pk)
+        ids = resolver.resolve(batch(rows).readings).to_pylist()
+        touched = resolver.zones({i for i in ids if i is not None})
+    expected = dict(Meter.all_tenants.filter(member=tenant_a.member).values_list("serial", "id"))
+    assert ids[:7] == ids[7:14] == [expected[f"S{i}"] for i in range(7)]
+    assert ids[14:] == [None, expected["BOUNDARY"]]
+    zone_of = Meter.all_tenants.filter(member=tenant_a.member).annotate(
+        zone_of=Coalesce(F("zone_id"), F("service_point__zone_id"))
+    )
+    oracle = set(zone_of.values_list("zone_of", flat=True)) | {bounded.pk}
+    assert touched == sorted(oracle) and shared.pk in touched

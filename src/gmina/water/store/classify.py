@@ -67,13 +67,25 @@ def classify(connection: BaseDatabaseWrapper, *, tolerance_l: int) -> Classifica
             f"DELETE FROM {CAND} WHERE EXISTS (SELECT 1 FROM water_reading r"
             f" WHERE r.meter_id = {CAND}.meter_id AND r.observed_at = {CAND}.observed_at)"
         )
-        cursor.execute(_DECREASING.format(cand=CAND, bad=BAD), [tolerance_l] * 3)
+    refuse_decreasing(connection, CAND, tolerance_l=tolerance_l)
     return Classification(in_file_duplicates, stored_duplicates)
+
+
+def refuse_decreasing(connection: BaseDatabaseWrapper, candidates: str, *, tolerance_l: int) -> int:
+    """Add to the refused table the candidates whose index decreases (see above); returns how many.
+
+    ``candidates`` is a table of (seq, meter_id, observed_at, index_l) with one row per key, none of
+    them stored yet: ``gmina_cand`` after the classification, or the staged file itself when it holds
+    no duplicate and no stored key (the fast path of ``gmina.water.store.ingest``).
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(_DECREASING.format(cand=candidates, bad=BAD, **_CONTEXT[connection.vendor]), [tolerance_l] * 3)
+        return max(int(cursor.rowcount), 0)
 
 
 _DECREASING = """
 INSERT INTO {bad} (seq, reason, message)
-WITH m AS (
+WITH m AS {materialized}(
     SELECT g.meter_id, COALESCE((
         SELECT MIN(x.observed_at) FROM (
             SELECT r2.observed_at FROM water_reading r2
@@ -83,8 +95,8 @@ WITH m AS (
     FROM (SELECT meter_id, MIN(observed_at) AS t0 FROM {cand} GROUP BY meter_id) g
 ),
 ctx AS (
-    SELECT r.meter_id, r.observed_at, r.index_l, NULL AS seq
-    FROM water_reading r JOIN m ON r.meter_id = m.meter_id AND r.observed_at >= m.t_start
+    SELECT m.meter_id, r.observed_at, r.index_l, NULL AS seq
+    FROM {stored_from_t_start}
     UNION ALL
     SELECT meter_id, observed_at, index_l, seq FROM {cand}
 ),
@@ -105,3 +117,20 @@ WHERE w.seq IS NOT NULL
   AND NOT (mt.register_capacity_l IS NOT NULL
            AND w.p1 > mt.register_capacity_l * 0.9 AND w.index_l < mt.register_capacity_l * 0.1)
 """
+
+# The stored readings around the candidates, read per meter through the key index. PostgreSQL's
+# planner knows nothing of the temporary tables and would rather scan all of water_reading (and
+# compute t_start per stored row): so m is computed once and each meter's range is a separate
+# index scan (LATERAL, kept from being flattened by OFFSET 0). That keeps the cost of a small
+# batch independent of how many readings are stored. SQLite's planner does this by itself.
+_CONTEXT = {
+    "postgresql": {
+        "materialized": "MATERIALIZED ",
+        "stored_from_t_start": "m CROSS JOIN LATERAL (SELECT r.observed_at, r.index_l FROM water_reading r"
+        " WHERE r.meter_id = m.meter_id AND r.observed_at >= m.t_start OFFSET 0) r",
+    },
+    "sqlite": {
+        "materialized": "",
+        "stored_from_t_start": "water_reading r JOIN m ON r.meter_id = m.meter_id AND r.observed_at >= m.t_start",
+    },
+}

@@ -21,16 +21,19 @@ def _dt(value: datetime | str) -> datetime:
     return parsed
 
 
-def apply_device_flags(connection: BaseDatabaseWrapper, member_id: int, batch_id: int) -> tuple[int, int]:
+def apply_device_flags(
+    connection: BaseDatabaseWrapper, member_id: int, batch_id: int, *, every_staged_row: bool = False
+) -> tuple[int, int]:
     """Open or extend events for flags seen; close open events the newer readings no longer carry.
 
     Within one import a flag's readings form one episode (first to last time seen). Runs after the
-    import's readings are stored (as ``batch_id``). Returns (events opened, events closed).
+    import's readings are stored (as ``batch_id``): the candidates of the classification, or, with
+    ``every_staged_row``, the whole staged file. Returns (events opened, events closed).
     """
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {STAGE_FLAG})")
         has_flags = bool(cursor.fetchone()[0])
-    opened = _open_or_extend(connection, member_id) if has_flags else 0
+    opened = _open_or_extend(connection, member_id, every_staged_row) if has_flags else 0
     closed = 0
     for event_id, ended in _endings(connection, member_id, batch_id, has_flags):
         DeviceEvent.all_tenants.filter(pk=event_id).update(ended_at=_dt(ended))
@@ -38,14 +41,15 @@ def apply_device_flags(connection: BaseDatabaseWrapper, member_id: int, batch_id
     return opened, closed
 
 
-def _open_or_extend(connection: BaseDatabaseWrapper, member_id: int) -> int:
+def _open_or_extend(connection: BaseDatabaseWrapper, member_id: int, every_staged_row: bool) -> int:
     """One episode per (meter, flag) of the import: a new event, or the open one extended; returns opened."""
     opened = 0
+    candidates = "" if every_staged_row else f" JOIN {CAND} c ON c.seq = f.seq"
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT s.meter_id, f.code, f.state, f.raw, MIN(s.observed_at), MAX(s.observed_at), COUNT(*)"
-            f" FROM {CAND} c JOIN {STAGE} s ON s.seq = c.seq JOIN {STAGE_FLAG} f ON f.seq = c.seq"
-            f" WHERE NOT EXISTS (SELECT 1 FROM {BAD} b WHERE b.seq = c.seq)"
+            f" FROM {STAGE_FLAG} f JOIN {STAGE} s ON s.seq = f.seq{candidates}"
+            f" WHERE NOT EXISTS (SELECT 1 FROM {BAD} b WHERE b.seq = f.seq)"
             f" GROUP BY s.meter_id, f.code, f.state, f.raw"
         )
         episodes = cursor.fetchall()

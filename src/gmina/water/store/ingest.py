@@ -23,7 +23,7 @@ from gmina.consortium.models import Member
 from gmina.ingest import READINGS_SCHEMA, FileRejected, ParsedBatch, RejectReason
 from gmina.water.models import ImportBatch
 from gmina.water.models.choices import BatchStatus
-from gmina.water.store.classify import CAND, classify
+from gmina.water.store.classify import CAND, classify, refuse_decreasing
 from gmina.water.store.events import apply_device_flags
 from gmina.water.store.quarantine import raw_line, write_quarantine
 from gmina.water.store.resolve import MeterResolver
@@ -224,21 +224,35 @@ def _quarantine_rows(run: _Run, rows: pa.RecordBatch, reason: str, template: str
     )
 
 
+_INSERT = (
+    "INSERT INTO water_reading (member_id, meter_id, observed_at, index_l, flow_lph, backflow_l,"
+    " source, time_basis, read_type, time_ambiguous, batch_id)"
+    " SELECT %s, s.meter_id, s.observed_at, s.index_l, s.flow_lph, s.backflow_l, %s, s.time_basis,"
+    " s.read_type, s.time_ambiguous, %s FROM {rows}"
+)
+_INSERT_CANDIDATES = _INSERT.format(
+    rows=f"{CAND} c JOIN {STAGE} s ON s.seq = c.seq WHERE NOT EXISTS (SELECT 1 FROM {BAD} b WHERE b.seq = c.seq)"
+)
+# Every staged row, unless its key is stored already (or repeats in the file): then the count falls short.
+_INSERT_STAGED = _INSERT.format(rows=f"{STAGE} s WHERE true ON CONFLICT DO NOTHING")
+
+
+class _NotClean(Exception):
+    """The staged file needs the full classification."""
+
+
 def _finish(run: _Run, batch: ImportBatch, tolerance_l: int) -> ImportResult:
-    classification = classify(connection, tolerance_l=tolerance_l)
-    _quarantine_classified(run)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO water_reading (member_id, meter_id, observed_at, index_l, flow_lph, backflow_l,"
-            " source, time_basis, read_type, time_ambiguous, batch_id)"
-            f" SELECT %s, s.meter_id, s.observed_at, s.index_l, s.flow_lph, s.backflow_l, %s, s.time_basis,"
-            f" s.read_type, s.time_ambiguous, %s FROM {CAND} c JOIN {STAGE} s ON s.seq = c.seq"
-            f" WHERE NOT EXISTS (SELECT 1 FROM {BAD} b WHERE b.seq = c.seq)",
-            [run.member_id, batch.source, batch.pk],
-        )
-        accepted = cursor.rowcount
-    opened, closed = apply_device_flags(connection, run.member_id, batch.pk)
-    duplicates = classification.in_file_duplicates + classification.stored_duplicates
+    params: list[int | str] = [run.member_id, batch.source, batch.pk]
+    accepted = _store_clean(params, run.seq, tolerance_l)
+    clean, duplicates = accepted is not None, 0
+    if accepted is None:
+        classification = classify(connection, tolerance_l=tolerance_l)
+        _quarantine_classified(run)
+        with connection.cursor() as cursor:
+            cursor.execute(_INSERT_CANDIDATES, params)
+            accepted = cursor.rowcount
+        duplicates = classification.in_file_duplicates + classification.stored_duplicates
+    opened, closed = apply_device_flags(connection, run.member_id, batch.pk, every_staged_row=clean)
     batch.received = run.received
     batch.accepted = accepted
     batch.duplicates = duplicates
@@ -248,6 +262,29 @@ def _finish(run: _Run, batch: ImportBatch, tolerance_l: int) -> ImportResult:
     batch.finished_at = timezone.now()
     batch.save(update_fields=["received", "accepted", "duplicates", "quarantined", "status", "finished_at", "zones"])
     return ImportResult(batch, run.received, accepted, duplicates, run.quarantined, run.issues, opened, closed)
+
+
+def _store_clean(params: list[int | str], staged: int, tolerance_l: int) -> int | None:
+    """The common case in two statements: store the staged readings when all are new and in order.
+
+    When no key repeats within the file or is stored already, the classification has nothing to
+    decide but decreasing indexes: those are checked on the staged rows, then every row is inserted.
+    If anything is refused, or fewer than all rows were inserted (a key that is not new), the
+    savepoint undoes the attempt and None sends the file through ``classify``: the outcome is the
+    same either way, only the time differs (the grouping of the whole file, the conflict checks and
+    the join back to the staged rows are skipped).
+    """
+    try:
+        with transaction.atomic():
+            if refuse_decreasing(connection, STAGE, tolerance_l=tolerance_l):
+                raise _NotClean
+            with connection.cursor() as cursor:
+                cursor.execute(_INSERT_STAGED, params)
+                if cursor.rowcount != staged:
+                    raise _NotClean
+            return staged
+    except _NotClean:
+        return None
 
 
 def _quarantine_classified(run: _Run) -> None:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from django.db.models import F
-from django.db.models.functions import Coalesce
+from django.db import connection
 
-from gmina.water.models import DeviceAssignment, Meter, ZoneBoundaryMeter
+from gmina.water.models import DeviceAssignment, Meter, ServicePoint, ZoneBoundaryMeter
 
 
 @dataclass(frozen=True)
@@ -21,46 +22,82 @@ class _Interval:
 
 
 class MeterResolver:
-    """The member's meters, loaded once per import and applied to whole Arrow columns."""
+    """The member's meters, looked up for the references a source uses and applied to whole Arrow columns.
+
+    Each serial or radio id is read from the database once per import, the first time a batch names
+    it (by index, a few thousand at a time), so a small batch of a member with many meters does not
+    load them all.
+    """
+
+    _CHUNK = 2000  # references per lookup query
 
     def __init__(self, member_id: int) -> None:
         self._member_id = member_id
-        serials = Meter.all_tenants.filter(member_id=member_id).values_list("serial", "id")
-        self._serial_keys = pa.array([s for s, _ in serials], pa.string())
-        self._serial_ids = pa.array([i for _, i in serials], pa.int64())
-        single: dict[str, int] = {}
-        self._multi: dict[str, list[_Interval]] = {}
-        assignments = DeviceAssignment.all_tenants.filter(member_id=member_id).order_by("device_key", "valid_from")
-        grouped: dict[str, list[_Interval]] = {}
-        for key, meter_id, valid_from, valid_to in assignments.values_list(
-            "device_key", "meter_id", "valid_from", "valid_to"
-        ):
-            grouped.setdefault(key, []).append(_Interval(meter_id, valid_from, valid_to))
-        for key, intervals in grouped.items():
-            if len(intervals) == 1 and intervals[0].valid_to is None:
-                single[key] = intervals[0].meter_id
-            else:
-                self._multi[key] = intervals
-        self._device_keys = pa.array(list(single), pa.string())
-        self._device_ids = pa.array(list(single.values()), pa.int64())
-        self._device_from = pa.array([grouped[key][0].valid_from for key in single], pa.timestamp("us", tz="UTC"))
-        self._multi_keys = pa.array(list(self._multi), pa.string())
+        self._serials: dict[str, int] = {}
+        self._single: dict[str, tuple[int, datetime]] = {}  # one open assignment: meter, valid from
+        self._multi: dict[str, list[_Interval]] = {}  # devices moved between meters
+        self._looked_up: dict[str, set[str]] = {"serial": set(), "device": set()}
+        self._arrays: tuple[pa.Array, ...] | None = None
+
+    def _learn(self, refs: pa.Array, kind: str) -> None:
+        seen = self._looked_up[kind]
+        new = [r for r in pc.unique(refs).to_pylist() if r is not None and r not in seen]
+        for i in range(0, len(new), self._CHUNK):
+            chunk = new[i : i + self._CHUNK]
+            seen.update(chunk)
+            self._arrays = None
+            if kind == "serial":
+                self._serials.update(
+                    _fetch(
+                        f"SELECT m.serial, m.id FROM {_listed('text')} JOIN {_METER} m"
+                        f" ON m.member_id = %s AND m.serial = k.value",
+                        chunk,
+                        self._member_id,
+                    )
+                )
+                continue
+            assignments = DeviceAssignment.all_tenants.filter(member_id=self._member_id, device_key__in=chunk)
+            grouped: dict[str, list[_Interval]] = {}
+            for key, meter_id, valid_from, valid_to in assignments.order_by("device_key", "valid_from").values_list(
+                "device_key", "meter_id", "valid_from", "valid_to"
+            ):
+                grouped.setdefault(key, []).append(_Interval(meter_id, valid_from, valid_to))
+            for key, intervals in grouped.items():
+                if len(intervals) == 1 and intervals[0].valid_to is None:
+                    self._single[key] = (intervals[0].meter_id, intervals[0].valid_from)
+                else:
+                    self._multi[key] = intervals
+
+    def _lookup_arrays(self) -> tuple[pa.Array, ...]:
+        if self._arrays is None:
+            self._arrays = (
+                pa.array(list(self._serials), pa.string()),
+                pa.array(list(self._serials.values()), pa.int64()),
+                pa.array(list(self._single), pa.string()),
+                pa.array([m for m, _ in self._single.values()], pa.int64()),
+                pa.array([f for _, f in self._single.values()], pa.timestamp("us", tz="UTC")),
+                pa.array(list(self._multi), pa.string()),
+            )
+        return self._arrays
 
     def resolve(self, batch: pa.RecordBatch) -> pa.Array:
         """Meter id per row (int64, null where the member has no such meter at that time)."""
         refs = batch.column("meter_ref")
         times = batch.column("observed_at")
         is_serial = pc.equal(batch.column("ref_kind"), "serial")
-        by_serial = pc.take(self._serial_ids, pc.index_in(refs, value_set=self._serial_keys))
-        device_pos = pc.index_in(refs, value_set=self._device_keys)
-        by_device = pc.take(self._device_ids, device_pos)
-        before_assignment = pc.less(times, pc.take(self._device_from, device_pos))
+        self._learn(pc.filter(refs, is_serial), "serial")
+        self._learn(pc.filter(refs, pc.invert(is_serial)), "device")
+        serial_keys, serial_ids, device_keys, device_ids, device_from, multi_keys = self._lookup_arrays()
+        by_serial = pc.take(serial_ids, pc.index_in(refs, value_set=serial_keys))
+        device_pos = pc.index_in(refs, value_set=device_keys)
+        by_device = pc.take(device_ids, device_pos)
+        before_assignment = pc.less(times, pc.take(device_from, device_pos))
         by_device = pc.if_else(pc.fill_null(before_assignment, False), pa.scalar(None, pa.int64()), by_device)
         ids = pc.if_else(is_serial, by_serial, by_device)
-        if len(self._multi_keys) == 0:
+        if len(multi_keys) == 0:
             return ids
         # Devices moved between meters: pick the assignment valid at each reading's time.
-        moved = pc.and_(pc.invert(is_serial), pc.is_in(refs, value_set=self._multi_keys))
+        moved = pc.and_(pc.invert(is_serial), pc.is_in(refs, value_set=multi_keys))
         rows = pc.indices_nonzero(moved).to_pylist()
         if not rows:
             return ids
@@ -79,13 +116,51 @@ class MeterResolver:
 
     def zones(self, meter_ids: set[int]) -> list[int]:
         """The zones these meters measure: a customer meter's zone, and every zone a boundary meter bounds."""
-        if not meter_ids:
-            return []
         found: set[int] = set()
-        meters = Meter.all_tenants.filter(member_id=self._member_id).annotate(
-            zone_of=Coalesce(F("zone_id"), F("service_point__zone_id"))
-        )
-        found.update(z for i, z in meters.values_list("id", "zone_of") if z is not None and i in meter_ids)
-        boundary = ZoneBoundaryMeter.all_tenants.filter(member_id=self._member_id)
-        found.update(z for m, z in boundary.values_list("meter_id", "zone_id") if m in meter_ids)
+        ids = sorted(meter_ids)
+        for i in range(0, len(ids), self._CHUNK):
+            chunk = ids[i : i + self._CHUNK]
+            found.update(
+                zone
+                for (zone,) in _fetch(
+                    f"SELECT COALESCE(m.zone_id, sp.zone_id) FROM {_listed('bigint')}"
+                    f" JOIN {_METER} m ON m.id = k.value AND m.member_id = %s"
+                    f" LEFT JOIN {_SERVICE_POINT} sp ON sp.id = m.service_point_id",
+                    chunk,
+                    self._member_id,
+                )
+                if zone is not None
+            )
+            found.update(
+                zone
+                for (zone,) in _fetch(
+                    f"SELECT b.zone_id FROM {_listed('bigint')}"
+                    f" JOIN {_BOUNDARY} b ON b.meter_id = k.value AND b.member_id = %s",
+                    chunk,
+                    self._member_id,
+                )
+            )
         return sorted(found)
+
+
+_METER = Meter._meta.db_table
+_SERVICE_POINT = ServicePoint._meta.db_table
+_BOUNDARY = ZoneBoundaryMeter._meta.db_table
+
+
+def _listed(sql_type: str) -> str:
+    """A FROM item ``k`` with one column ``value``: the values of a list passed as one parameter.
+
+    One parameter however long the list, joined through the index of the other table: an ORM
+    ``__in`` costs a few ms per thousand values, most of a small batch's lookup time.
+    """
+    if connection.vendor == "postgresql":
+        return f"unnest(%s::{sql_type}[]) AS k(value)"
+    return "json_each(%s) AS k"
+
+
+def _fetch(sql: str, values: list[Any], member_id: int) -> list[tuple[Any, ...]]:
+    listed: list[Any] | str = values if connection.vendor == "postgresql" else json.dumps(values)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [listed, member_id])
+        return list(cursor.fetchall())
