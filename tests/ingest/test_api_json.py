@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime
+from typing import Any
+from unittest.mock import patch
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from gmina.ingest import FileRejected, parse_api_json
+from gmina.ingest import FileRejected, api_json, parse_api_json
+
+SETTINGS = settings(
+    max_examples=int(os.environ.get("INGEST_HYPOTHESIS_EXAMPLES", "200")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
 def parse(readings: list[object]) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
@@ -127,3 +138,52 @@ def test_bad_utf8_bytes() -> None:
 def test_lone_surrogates_do_not_break_arrow() -> None:
     batch = parse_api_json('{"readings": [{"meter": "a\\ud800", "observed_at": "x", "index_l": 1}]}')
     assert batch.rejections.num_rows == 1
+
+
+_TIMES = st.one_of(
+    st.datetimes(
+        min_value=datetime(1990, 1, 1),  # noqa: DTZ001 - hypothesis bounds are naive
+        max_value=datetime(2090, 1, 1),  # noqa: DTZ001
+        timezones=st.just(UTC),
+    ).map(lambda d: d.isoformat().replace("+00:00", "Z")),
+    st.builds(
+        lambda d, h, m, sign: d.strftime("%Y-%m-%dT%H:%M:%S") + f"{sign}{h:02d}:{m:02d}",
+        st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2090, 1, 1)),  # noqa: DTZ001
+        st.integers(0, 30),
+        st.integers(0, 70),
+        st.sampled_from("+-"),
+    ),
+    st.sampled_from(
+        [
+            "2025-02-30T00:00:00Z",
+            "2025-10-26T24:00:00Z",
+            "2025-10-26T01:15:60Z",
+            "2025-10-26T01:15:00",
+            "2025-10-26 01:15:00Z",
+            "2025-10-26T01:15:00.1234567Z",
+            " 2025-10-26T01:15:00Z",
+            "2025-10-26T01:15:00z",
+        ]
+    ),
+)
+_REFS = st.one_of(st.text(min_size=0, max_size=12), st.sampled_from(["3,65E+07", "1e5", " 123", "AbC", ""]), st.none())
+_INDEXES = st.one_of(st.integers(-5, 2**64), st.booleans(), st.decimals(allow_nan=False, places=3), st.text(max_size=4))
+
+
+@SETTINGS
+@given(st.lists(st.tuples(st.sampled_from(["meter", "device"]), _REFS, _TIMES, _INDEXES), max_size=8))
+def test_the_quick_path_for_common_records_agrees_with_the_full_parser(records: list[tuple[Any, ...]]) -> None:
+    """Records of the common shape are taken by a quick path; it must give what the full parser gives."""
+    body = {"readings": [{key: ref, "observed_at": when, "index_l": index} for key, ref, when, index in records]}
+    quick = parse_api_json(body)
+    with patch.object(api_json, "_add_simple", return_value=False):
+        full = parse_api_json(body)
+    assert quick.readings.equals(full.readings)
+    assert quick.rejections.equals(full.rejections)
+
+
+def test_the_quick_path_takes_the_common_shape() -> None:
+    body = {"readings": [{"meter": "A1", "observed_at": "2025-10-26T02:30:00+02:00", "index_l": 5}]}
+    with patch.object(api_json, "_add_record", side_effect=AssertionError("the full parser was used")):
+        batch = parse_api_json(body)
+    assert batch.readings.column("observed_at").to_pylist() == [datetime(2025, 10, 26, 0, 30, tzinfo=UTC)]
