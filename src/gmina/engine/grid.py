@@ -17,9 +17,11 @@ An hour's volume is the index difference across it. Nothing is invented:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
+from typing import TypeVar, cast
 
 import numpy as np
 import polars as pl
@@ -38,6 +40,7 @@ ALIGN_US = 300_000_000
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 B = NDArray[np.bool_]
+S = TypeVar("S", bound=np.generic)
 
 
 def to_datetime(us: int) -> datetime:
@@ -103,6 +106,7 @@ def build_grid(
     """Build the hourly grid for all ``meters`` from ``start`` (default: the first reading's hour) to ``as_of``.
 
     Only complete hours before ``as_of`` are columns; readings after ``as_of`` and of unknown meters are ignored.
+    Readings may come in any order; sorted by meter and time (a store's usual order) they are not sorted at all.
 
     >>> from datetime import timedelta
     >>> t0 = datetime(2025, 1, 1, tzinfo=UTC)
@@ -117,80 +121,255 @@ def build_grid(
     readings = validate(readings, READINGS)
     meters = validate(meters, METERS)
     meter_ids = np.unique(meters["meter_id"].to_numpy()).astype(np.int64)
-    as_of_us = int(pl.Series([as_of]).cast(UTC_US).cast(pl.Int64)[0])
-    r = readings.filter(pl.col("observed_at") <= pl.lit(as_of).cast(UTC_US))
-    t = r["observed_at"].cast(pl.Int64).to_numpy()
+    as_of_us = _us(as_of)
+    t = readings["observed_at"].cast(pl.Int64)
     if start is None:
-        start_us = int(t.min()) // HOUR_US * HOUR_US if t.size else as_of_us // HOUR_US * HOUR_US
+        first = _first_us(t, as_of_us)
+        start_us = (first if first is not None else as_of_us) // HOUR_US * HOUR_US
     else:
-        start_us = int(pl.Series([start]).cast(UTC_US).cast(pl.Int64)[0]) // HOUR_US * HOUR_US
-    n_hours = max(0, (as_of_us - start_us) // HOUR_US)
-    m = meter_ids.size
-    mid = r["meter_id"].to_numpy()
-    pos = np.searchsorted(meter_ids, mid)
-    known = pos < m
-    known[known] = meter_ids[pos[known]] == mid[known]
-    # boundary b = ceil((t - start - ALIGN) / 1 h); readings before start or on unknown meters are dropped
-    b = -((start_us + ALIGN_US - t) // HOUR_US)
-    keep = known & (b >= 0) & (b <= n_hours)
-    row, b = pos[keep], b[keep]
-    key = row * (n_hours + 1) + b
-    if key.size and not bool(np.all(key[1:] >= key[:-1])):
-        by_time = np.argsort(t[keep], kind="stable")  # then by cell, stably: the last reading per cell wins
-        order = by_time[np.argsort(key[by_time], kind="stable")]
-    else:
-        order = np.arange(key.size)
-    row, b = row[order], b[order]
-    last_seen = np.full(m, -1, dtype=np.int64)
-    if row.size:
-        ends = np.flatnonzero(np.r_[row[1:] != row[:-1], True])
-        last_seen[row[ends]] = t[keep][order][ends]
+        start_us = _us(start) // HOUR_US * HOUR_US
     caps = meters.group_by("meter_id").agg(pl.col("register_capacity_l").first()).sort("meter_id")
     cap = caps["register_capacity_l"].cast(pl.Float64).fill_null(np.nan).to_numpy()
-    volume, interp, roll = _deltas(row, b, r["index_l"].to_numpy()[keep][order], m, n_hours, cap)
-    backflow = None
-    if r["backflow_l"].null_count() < r.height:
-        bf = r["backflow_l"].cast(pl.Float64).fill_null(np.nan).to_numpy()[keep][order]
-        backflow = _deltas(row, b, bf, m, n_hours, np.full(m, np.nan))[0]
-    return HourlyGrid(meter_ids, start_us, volume, interp, roll, last_seen, backflow)
+    backflow = readings["backflow_l"]
+    with_backflow = backflow.null_count() < backflow.len() and bool((backflow.is_not_null() & (t <= as_of_us)).any())
+    writer = _GridWriter(meter_ids, start_us, max(0, (as_of_us - start_us) // HOUR_US), as_of_us, cap, with_backflow)
+    columns = (
+        readings["meter_id"].to_numpy(),
+        t.to_numpy(),
+        readings["index_l"].to_numpy(),
+        backflow.cast(pl.Float64).fill_null(np.nan).to_numpy() if with_backflow else None,
+    )
+    if readings["meter_id"].is_sorted() and _ascending(columns[1], columns[0]):
+        writer.write_sorted(*columns)
+    else:
+        writer.write_unsorted(*columns)
+    return HourlyGrid(meter_ids, start_us, writer.volume, writer.interp, writer.roll, writer.last_seen, writer.backflow)
 
 
-def _deltas(row: I64, b: I64, values: NDArray[np.generic], m: int, n_hours: int, cap: F64) -> tuple[F64, B, B]:
-    """Volumes per hour from register values at hour boundaries (see the module docstring)."""
-    idx = np.full((m, n_hours + 1), np.nan)
-    idx[row, b] = values  # numpy assigns in order: the last duplicate wins
-    volume = np.diff(idx, axis=1)  # exact where both boundaries are read (the common case)
-    interp = np.zeros(volume.shape, dtype=np.bool_)
-    roll = np.zeros(volume.shape, dtype=np.bool_)
-    gappy = np.flatnonzero(np.isnan(volume).any(axis=1))
-    if gappy.size:
-        volume[gappy], interp[gappy], roll[gappy] = _gap_deltas(idx[gappy], cap[gappy])
+def _us(t: datetime) -> int:
+    """UTC microseconds of an aware datetime."""
+    return int(pl.Series([t]).cast(UTC_US).cast(pl.Int64)[0])
+
+
+def _first_us(t: pl.Series, as_of_us: int) -> int | None:
+    """The earliest of the microsecond times ``t`` up to ``as_of_us``; ``None`` when there is none."""
+    last = t.max()
+    if last is None:
+        return None
+    first = t.min() if int(cast(int, last)) <= as_of_us else t.filter(t <= as_of_us).min()
+    return None if first is None else int(cast(int, first))
+
+
+CHUNK = 1 << 20
+"""Readings handled per step (whole meters at a time): working arrays stay small and cache-friendly."""
+
+
+def _ascending(t: I64, group: I64 | None = None) -> bool:
+    """Whether ``t`` never decreases (within each run of equal ``group`` values, when given)."""
+    for lo in range(0, t.size, CHUNK):
+        u = t[lo : lo + CHUNK + 1]
+        back = u[1:] < u[:-1]
+        if group is not None:
+            g = group[lo : lo + CHUNK + 1]
+            back &= g[1:] == g[:-1]
+        if bool(back.any()):
+            return False
+    return True
+
+
+def _chunks(key: NDArray[np.integer]) -> Iterator[tuple[int, int]]:
+    """``(lo, hi)`` slices of about ``CHUNK`` of a sorted ``key``, never splitting equal keys; ``(0, 0)`` if empty."""
+    lo = 0
+    while True:
+        hi = key.size
+        if key.size - lo > CHUNK:
+            hi = int(np.searchsorted(key, key[lo + CHUNK], side="left"))
+            if hi == lo:  # one key with more than CHUNK readings
+                hi = int(np.searchsorted(key, key[lo], side="right"))
+        yield lo, hi
+        if hi == key.size:
+            return
+        lo = hi
+
+
+class _GridWriter:
+    """Writes the grid's arrays from readings in grid-row order, one chunk of whole meters at a time.
+
+    A meter's boundary readings (the last reading at each hour boundary), in time order, make pairs of consecutive
+    boundaries ``(b1, v1), (b2, v2)``: the hours ``b1 .. b2 - 1`` each get ``(v2 - v1) / (b2 - b1)``. A meter's known
+    hours are contiguous, so a chunk's grid rows are one ``np.repeat`` of its pairs' values, interleaved with the
+    unknown hours before each meter's first and after its last boundary reading: O(readings + cells), no dense
+    search for the readings around a gap. Rows read at every boundary (the usual hourly case) are plain differences.
+    """
+
+    def __init__(self, meter_ids: I64, start_us: int, n_hours: int, as_of_us: int, cap: F64, backflow: bool) -> None:
+        m = meter_ids.size
+        self.meter_ids, self.start_us, self.n_hours, self.as_of_us = meter_ids, start_us, n_hours, as_of_us
+        self.cap = cap
+        self.volume = np.empty((m, n_hours))
+        self.interp = np.empty((m, n_hours), dtype=np.bool_)
+        self.roll = np.empty((m, n_hours), dtype=np.bool_)
+        self.backflow = np.empty((m, n_hours)) if backflow else None
+        self.last_seen = np.full(m, -1, dtype=np.int64)
+
+    def boundary(self, t: I64) -> I64:
+        """The hour boundary a reading belongs to: ``ceil((t - start - ALIGN) / 1 h)``."""
+        return -((self.start_us + ALIGN_US - t) // HOUR_US)
+
+    def readable(self, b: I64, t: I64) -> B:
+        """Readings on the grid: from its first boundary to its last, and not after ``as_of``."""
+        return (b >= 0) & (b <= self.n_hours) & (t <= self.as_of_us)
+
+    def write_sorted(self, mid: I64, t: I64, index: I64, bf: F64 | None) -> None:
+        """From readings sorted by meter and time (unknown meters included)."""
+        ids, done = self.meter_ids, 0
+        for lo, hi in _chunks(mid):
+            end = ids.size if hi == mid.size else int(np.searchsorted(ids, mid[hi - 1], side="right"))
+            m, tc, ic, bc = mid[lo:hi], t[lo:hi], index[lo:hi], None if bf is None else bf[lo:hi]
+            heads = np.flatnonzero(np.r_[True, m[1:] != m[:-1]]) if m.size else np.empty(0, dtype=np.int64)
+            row = _grid_rows(ids, m[heads])
+            lengths = np.diff(np.r_[heads, m.size])
+            rc, b = np.repeat(row, lengths), self.boundary(tc)
+            keep = np.repeat(row >= 0, lengths) & self.readable(b, tc)
+            if not keep.all():
+                rc, b, tc, ic, bc = rc[keep], b[keep], tc[keep], ic[keep], None if bc is None else bc[keep]
+            self._write_rows(rc, b, tc, ic, bc, done, end)
+            done = end
+
+    def write_unsorted(self, mid: I64, t: I64, index: I64, bf: F64 | None) -> None:
+        """From readings in any order: those on the grid, put in grid row and time order (equal times stay in order)."""
+        row = _grid_rows(self.meter_ids, mid)
+        sel = np.flatnonzero((row >= 0) & self.readable(self.boundary(t), t))
+        key = row[sel]
+        if _ascending(t):  # the usual other order (by time): a stable sort by row suffices
+            order = sel[np.argsort(key.astype(np.uint16) if self.meter_ids.size <= 1 << 16 else key, kind="stable")]
+        else:
+            order = sel[np.lexsort((t[sel], key))]
+        del sel, key
+        row = row[order]
+        done = 0
+        for lo, hi in _chunks(row):
+            end = self.meter_ids.size if hi == row.size else int(row[hi - 1]) + 1
+            o = order[lo:hi]
+            self._write_rows(row[lo:hi], self.boundary(t[o]), t[o], index[o], None if bf is None else bf[o], done, end)
+            done = end
+
+    def _write_rows(self, row: I64, b: I64, t: I64, index: I64, bf: F64 | None, lo: int, hi: int) -> None:
+        """Write grid rows ``lo .. hi - 1`` from their readings on the grid, in row and time order."""
+        if row.size:
+            meter_end = np.r_[row[1:] != row[:-1], True]
+            self.last_seen[row[meter_end]] = t[meter_end]
+            cell_end = meter_end | np.r_[b[1:] != b[:-1], True]  # the last reading at a boundary is its value
+            if not cell_end.all():
+                row, b, index, bf = row[cell_end], b[cell_end], index[cell_end], None if bf is None else bf[cell_end]
+        rows = slice(lo, hi)
+        if row.size == (hi - lo) * (self.n_hours + 1):  # every row read at every boundary (the usual case)
+            self._write_dense(index.astype(np.float64), rows, self.volume, self.cap, self.interp, self.roll)
+        else:
+            pairs = _Pairs(row, b, index.astype(np.float64), self.cap)
+            spans = _Spans(pairs, lo, hi, self.n_hours)
+            self.volume[rows] = spans.expand(pairs.volume, np.nan)
+            self.interp[rows] = spans.expand(pairs.interpolated, False)
+            self.roll[rows] = spans.expand(pairs.rollover, False)
+        if self.backflow is not None and bf is not None:
+            read = ~np.isnan(bf)  # a reading without a reverse register value leaves its boundary unknown
+            if read.all() and row.size == (hi - lo) * (self.n_hours + 1):
+                self._write_dense(bf, rows, self.backflow)
+            else:
+                reverse = _Pairs(row[read], b[read], bf[read])
+                self.backflow[rows] = _Spans(reverse, lo, hi, self.n_hours).expand(reverse.volume, np.nan)
+
+    def _write_dense(
+        self, value: F64, rows: slice, out: F64, cap: F64 | None = None, interp: B | None = None, roll: B | None = None
+    ) -> None:
+        """Rows read at every boundary: ``value`` is ``(rows, n_hours + 1)``, the hours are its differences."""
+        v = value.reshape(-1, self.n_hours + 1)
+        np.subtract(v[:, 1:], v[:, :-1], out=out[rows])
+        if interp is not None:
+            interp[rows] = False
+        if roll is None or cap is None:
+            return
+        roll[rows] = False
+        r, c = np.nonzero(out[rows] < 0)
+        wrapped = _rollover(v[r, c], v[r, c + 1], cap[rows][r])
+        out[rows][r[wrapped], c[wrapped]] += cap[rows][r[wrapped]]
+        roll[rows][r[wrapped], c[wrapped]] = True
+
+
+def _rollover(lo: F64, hi: F64, cap: F64) -> B:
+    """A fall from the upper to the lower half of the register's capacity (``NaN``: no capacity, no rollover)."""
     with np.errstate(invalid="ignore"):
-        rr, cc = np.nonzero((volume < 0) & ~interp)
-    lo, hi, c = idx[rr, cc], idx[rr, cc + 1], cap[rr]
-    wrap = (lo > 0.5 * c) & (hi < 0.5 * c)
-    volume[rr[wrap], cc[wrap]] += c[wrap]
-    roll[rr[wrap], cc[wrap]] = True
-    return volume, interp, roll
+        return (hi < lo) & (lo > 0.5 * cap) & (hi < 0.5 * cap)
 
 
-def _gap_deltas(idx: F64, cap: F64) -> tuple[F64, B, B]:
-    """Rows with gaps: each hour gets its share of the difference between the readings around it."""
-    n_hours = idx.shape[1] - 1
-    valid = ~np.isnan(idx)
-    cols = np.arange(n_hours + 1, dtype=np.int32)
-    prev = np.maximum.accumulate(np.where(valid, cols, np.int32(-1)), axis=1)[:, :-1]
-    nxt = np.minimum.accumulate(np.where(valid, cols, np.int32(n_hours + 1))[:, ::-1], axis=1)[:, ::-1][:, 1:]
-    ok = (prev >= 0) & (nxt <= n_hours)
-    lo = np.take_along_axis(idx, np.where(ok, prev, 0), axis=1)
-    hi = np.take_along_axis(idx, np.where(ok, nxt, 0), axis=1)
-    delta = hi - lo
-    span = (nxt - prev).astype(np.float64)
-    capm = cap[:, None]
-    roll = ok & (span > 1) & (delta < 0) & (lo > 0.5 * capm) & (hi < 0.5 * capm)
-    delta = np.where(roll, delta + capm, delta)
-    volume = np.where(ok, delta / np.where(ok, span, 1.0), np.nan)
-    return volume, ok & (span > 1), roll
+def _grid_rows(meter_ids: I64, mid: I64) -> I64:
+    """Grid row of each meter id; ``-1`` for a meter not on the grid."""
+    if meter_ids.size == 0:
+        return np.full(mid.size, -1, dtype=np.int64)
+    low, span = int(meter_ids[0]), int(meter_ids[-1]) - int(meter_ids[0]) + 1
+    if mid.size > meter_ids.size and span <= max(1 << 16, mid.size):  # a lookup table beats a binary search
+        table = np.full(span + 1, -1, dtype=np.int64)  # the last entry: ids out of range
+        table[meter_ids - low] = np.arange(meter_ids.size)
+        return table[np.clip(mid - low, -1, span) % (span + 1)]
+    pos = np.minimum(np.searchsorted(meter_ids, mid), meter_ids.size - 1)
+    return np.where(meter_ids[pos] == mid, pos, -1)
+
+
+class _Pairs:
+    """Consecutive boundary readings of each meter (see the module docstring for the rules).
+
+    ``row``, ``b``, ``value``: one reading per boundary, sorted by row and boundary; ``cap`` per grid row (``None``:
+    a register without rollover).
+    """
+
+    def __init__(self, row: I64, b: I64, value: F64, cap: F64 | None = None) -> None:
+        same = row[1:] == row[:-1]
+        delta = (value[1:] - value[:-1])[same]
+        self.row = row[:-1][same]
+        self.span = (b[1:] - b[:-1])[same]
+        """Hours the pair covers."""
+        self.rollover = np.zeros(delta.size, dtype=np.bool_)
+        fall = np.flatnonzero(delta < 0) if cap is not None else row[:0]
+        if cap is not None and fall.size:
+            left = np.flatnonzero(same)[fall]
+            c = cap[self.row[fall]]
+            wrapped = _rollover(value[left], value[left + 1], c)
+            delta[fall[wrapped]] += c[wrapped]
+            self.rollover[fall[wrapped]] = True
+        self.volume: F64 = delta / self.span
+        self.interpolated: B = self.span > 1
+        heads = np.flatnonzero(np.r_[True, ~same]) if row.size else row
+        tails = np.r_[heads[1:] - 1, row.size - 1] if row.size else row
+        self.read_rows, self.first_b, self.last_b = row[heads], b[heads], b[tails]
+        """Rows with a boundary reading, and their first and last boundary."""
+
+
+class _Spans:
+    """Where the pairs of grid rows ``lo .. hi - 1`` go: each row is its unknown hours before the first boundary
+    reading, its pairs' hours, and its unknown hours after the last one (all unknown for a row never read)."""
+
+    def __init__(self, pairs: _Pairs, lo: int, hi: int, n_hours: int) -> None:
+        n_rows, n_pairs = hi - lo, pairs.row.size
+        self.shape = (n_rows, n_hours)
+        per_row = np.bincount(pairs.row - lo, minlength=n_rows)
+        self.lead = np.r_[0, np.cumsum(per_row)[:-1]] + 2 * np.arange(n_rows)
+        self.trail = self.lead + per_row + 1
+        self.at = np.arange(n_pairs) + 2 * (pairs.row - lo) + 1
+        self.lengths = np.empty(n_pairs + 2 * n_rows, dtype=np.int64)
+        self.lengths[self.lead] = n_hours
+        self.lengths[self.trail] = 0
+        read = pairs.read_rows - lo
+        self.lengths[self.lead[read]] = pairs.first_b
+        self.lengths[self.trail[read]] = n_hours - pairs.last_b
+        self.lengths[self.at] = pairs.span
+
+    def expand(self, per_pair: NDArray[S], unknown: object) -> NDArray[S]:
+        """``(rows, n_hours)``: each pair's value on its hours, ``unknown`` elsewhere."""
+        values = np.empty(self.lengths.size, dtype=per_pair.dtype)
+        values[self.lead] = unknown
+        values[self.trail] = unknown
+        values[self.at] = per_pair
+        return np.repeat(values, self.lengths).reshape(self.shape)
 
 
 def hourly_consumption(grid: HourlyGrid) -> pl.DataFrame:
