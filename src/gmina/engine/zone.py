@@ -25,6 +25,7 @@ from gmina.engine.frames import UTC_US
 
 if TYPE_CHECKING:
     from gmina.engine.base import EngineInput
+    from gmina.engine.grid import HourlyGrid
 
 __all__ = ["DN_Q3_M3H", "ZoneBalance", "overload_lph", "zone_balance"]
 
@@ -83,17 +84,8 @@ class ZoneBalance:
         ).with_columns(pl.col("hour").cast(UTC_US))
 
 
-def _group_sum(x: NDArray[np.generic], group: I64, n_groups: int) -> F64:
-    """Row sums of ``x`` per group (rows with group ``-1`` ignored), as ``(n_groups, n_cols)``."""
-    out = np.zeros((n_groups, x.shape[1]))
-    sel = group >= 0
-    if not sel.any():
-        return out
-    order = np.argsort(group[sel], kind="stable")
-    g = group[sel][order]
-    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
-    out[g[starts]] = np.add.reduceat(x[sel][order], starts, axis=0)
-    return out
+BLOCK_CELLS = 1 << 20
+"""Grid cells handled per step of the customer side: working arrays stay small and cache-friendly."""
 
 
 def zone_balance(data: EngineInput) -> ZoneBalance:
@@ -111,23 +103,9 @@ def zone_balance(data: EngineInput) -> ZoneBalance:
     in_zone = (zpos < nz) & (meters["kind"].to_numpy() == "customer")
     in_zone[in_zone] = zone_ids[zpos[in_zone]] == mz[in_zone]
     meter_zone = np.where(in_zone, zpos, -1).astype(np.int64)
-    q4 = overload_lph(data)[:, None]
-    known = ~np.isnan(v)
-    plausible = known & ~grid.interpolated & (v >= -0.5) & (v <= q4)
-    onehot = np.zeros((h, 24))
-    onehot[np.arange(h), grid.local_hour] = 1.0
-    sums = np.where(plausible, v, 0.0) @ onehot
-    counts = plausible.astype(np.float64) @ onehot
-    usable = known & (v >= -0.5) & (v <= q4)  # interpolated but plausible hours count with half-width uncertainty
-    # a meter never read at both ends of an hour (daily, monthly) has no hour-of-day profile: its mean rate instead
-    rate = np.where(usable, v, 0.0).sum(axis=1) / np.maximum(usable.sum(axis=1), 1)
-    expected = np.where(counts > 0, sums / np.maximum(counts, 1.0), rate[:, None])
-    filled = np.where(usable, v, expected[:, grid.local_hour])
-    band = np.where(usable, np.where(grid.interpolated, 0.5 * np.abs(v), 0.0), expected[:, grid.local_hour])
-    consumption = _group_sum(filled, meter_zone, nz)
-    uncertainty = _group_sum(band, meter_zone, nz)
-    n_imputed = _group_sum((~usable).astype(np.float64), meter_zone, nz).astype(np.int64)
-    del filled, band
+    side = _CustomerSide(grid, overload_lph(data), meter_zone, nz)
+    side.run()
+    consumption, uncertainty = side.consumption, side.uncertainty
     # boundary side
     inflow = np.zeros((nz, h))
     reverse = grid.backflow_l
@@ -141,5 +119,114 @@ def zone_balance(data: EngineInput) -> ZoneBalance:
         inflow[z] += sign * series
         uncertainty[z] += np.where(grid.interpolated[r], 0.5 * np.abs(series), 0.0) if r >= 0 else 0.0
     return ZoneBalance(
-        zone_ids, inflow, consumption, inflow - consumption, uncertainty, n_imputed, meter_zone, expected, plausible
+        zone_ids,
+        inflow,
+        consumption,
+        inflow - consumption,
+        uncertainty,
+        side.n_imputed.astype(np.int64),
+        meter_zone,
+        side.expected,
+        side.plausible,
     )
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """A block of grid rows on the customer side."""
+
+    volume: F64
+    interpolated: NDArray[np.bool_] | None
+    """``None`` when no hour of the block is interpolated."""
+    usable: NDArray[np.bool_]
+    used: F64
+    """The usable volumes, 0 elsewhere."""
+    expected: F64
+
+
+class _CustomerSide:
+    """Imputed customer consumption per zone, computed a few whole zones at a time.
+
+    The working arrays of a block are small, and each zone's sums are taken over its rows in grid-row order with
+    ``np.add.reduceat``, exactly as over the whole grid at once.
+    """
+
+    def __init__(self, grid: HourlyGrid, q4: F64, meter_zone: I64, n_zones: int) -> None:
+        m, h = grid.volume_l.shape
+        self.grid, self.q4, self.meter_zone = grid, q4, meter_zone
+        self.hod_order = np.argsort(grid.local_hour, kind="stable")  # the hours grouped by local hour of day
+        hod = grid.local_hour[self.hod_order]
+        self.hod_starts = np.flatnonzero(np.r_[True, hod[1:] != hod[:-1]]) if h else self.hod_order
+        self.hods = hod[self.hod_starts]
+        self.expected = np.empty((m, 24))
+        self.plausible = np.empty((m, h), dtype=np.bool_)
+        self.consumption = np.zeros((n_zones, h))
+        self.uncertainty = np.zeros((n_zones, h))
+        self.n_imputed = np.zeros((n_zones, h))
+        self.block_rows = max(1, BLOCK_CELLS // max(h, 1))
+
+    def run(self) -> None:
+        rows = np.flatnonzero(self.meter_zone >= 0)
+        rows = rows[np.argsort(self.meter_zone[rows], kind="stable")]
+        zone = self.meter_zone[rows]
+        bounds = np.r_[np.flatnonzero(np.r_[rows.size > 0, zone[1:] != zone[:-1]]), rows.size]  # each zone's rows
+        i = 0
+        while i < bounds.size - 1:
+            j = i + 1  # whole zones, about block_rows rows
+            while j < bounds.size - 1 and bounds[j + 1] - bounds[i] <= self.block_rows:
+                j += 1
+            lo, hi = int(bounds[i]), int(bounds[j])
+            filled, band, imputed = self._imputed(self._profile(_as_slice(rows[lo:hi])))
+            at, starts = zone[bounds[i:j]], bounds[i:j] - lo
+            self.consumption[at] = np.add.reduceat(filled, starts, axis=0)
+            self.uncertainty[at] = np.add.reduceat(band, starts, axis=0)
+            self.n_imputed[at] = np.add.reduceat(imputed, starts, axis=0)
+            i = j
+        rest = np.flatnonzero(self.meter_zone < 0)
+        for lo in range(0, rest.size, self.block_rows):
+            self._profile(_as_slice(rest[lo : lo + self.block_rows]))
+
+    def _profile(self, at: slice | I64) -> _Rows:
+        """The rows' plausible hours and expected hour-of-day profile (stored), and what imputing needs."""
+        v = self.grid.volume_l[at]
+        interpolated = self.grid.interpolated[at]
+        with np.errstate(invalid="ignore"):
+            usable = (v >= -0.5) & (v <= self.q4[at][:, None])  # known (not NaN) and in range
+        plausible = usable & ~interpolated  # interpolated but usable hours count with half-width uncertainty
+        self.plausible[at] = plausible
+        used = np.where(usable, v, 0.0)
+        spread = bool(interpolated.any())
+        sums = self._by_hour_of_day(np.where(interpolated, 0.0, used) if spread else used)
+        counts = self._by_hour_of_day(plausible)
+        # a meter never read at both ends of an hour (daily, monthly) has no hour-of-day profile: its mean rate instead
+        rate = used.sum(axis=1) / np.maximum(usable.sum(axis=1), 1)
+        expected = np.where(counts > 0, sums / np.maximum(counts, 1.0), rate[:, None])
+        self.expected[at] = expected
+        return _Rows(v, interpolated if spread else None, usable, used, expected)
+
+    def _imputed(self, rows: _Rows) -> tuple[F64, F64, F64]:
+        """Per row and hour: the volume with unusable hours imputed, the uncertainty half-width, 1 where imputed."""
+        r, c = np.nonzero(~rows.usable)
+        imputed = rows.expected[r, self.grid.local_hour[c]]
+        filled = rows.used  # usable hours as registered, the others imputed
+        filled[r, c] = imputed
+        band = np.zeros(filled.shape)
+        band[r, c] = imputed
+        if rows.interpolated is not None:
+            half = rows.usable & rows.interpolated
+            band[half] = 0.5 * np.abs(rows.volume[half])
+        return filled, band, (~rows.usable).astype(np.float64)
+
+    def _by_hour_of_day(self, x: NDArray[np.float64] | NDArray[np.bool_]) -> F64:
+        """``(rows, 24)`` sums of ``x`` over the hours of each local hour of day (exact: whole litres or counts)."""
+        out = np.zeros((x.shape[0], 24))
+        if self.hod_order.size:
+            out[:, self.hods] = np.add.reduceat(x[:, self.hod_order], self.hod_starts, axis=1, dtype=np.float64)
+        return out
+
+
+def _as_slice(index: I64) -> slice | I64:
+    """``index`` as a slice when it is a run of consecutive integers (a view instead of a copy)."""
+    if index.size and bool(np.all(index[1:] - index[:-1] == 1)):
+        return slice(int(index[0]), int(index[-1]) + 1)
+    return index
