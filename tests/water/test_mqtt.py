@@ -116,6 +116,28 @@ def test_nothing_is_acknowledged_before_commit_and_redelivery_is_stored_once(
     assert Reading.all_tenants.filter(member=tenant_a.member).count() == 2
 
 
+def test_the_consumer_window_is_its_own_not_the_brokers(
+    topic: str, tenant_a: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Unacknowledged deliveries are not capped by Mosquitto's default of 20: a group can fill up."""
+    client_id = f"gmina-test-{uuid.uuid4().hex}"
+    consumer = Consumer(host=HOST, port=int(PORT), client_id=client_id, max_delay=0.05)
+
+    def database_down(*args: object, **kwargs: object) -> None:
+        raise ConnectionError("database is down")
+
+    monkeypatch.setattr("gmina.water.mqtt.ingest_batches", database_down)
+    thread = start(consumer)
+    publish(topic, [message("MQ1", h % 24, 1000 + h) for h in range(150)])
+    assert wait_for(lambda: consumer.stats.received == 150)
+    stop(consumer, thread)
+    assert consumer.stats.acknowledged == 0
+    # the broker keeps the session and its 150 messages: end it
+    forget = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
+    forget.connect(HOST, int(PORT))
+    forget.disconnect()
+
+
 def test_unreadable_payloads_go_to_quarantine(topic: str, tenant_a: Tenant) -> None:
     from gmina.water.models import QuarantinedRecord
 

@@ -4,7 +4,7 @@ See :mod:`gmina.ingest.schema` for the contract with the store.
 """
 
 from gmina.ingest.alarms import ALARM_TABLE_VERSION, AlarmCode, Flag, map_alarm_token, map_alarm_tokens
-from gmina.ingest.api_json import parse_api_json
+from gmina.ingest.api_json import parse_api_json, parse_api_json_messages
 from gmina.ingest.chirpstack import parse_chirpstack_uplink
 from gmina.ingest.csv_profiles import PROFILES, CsvProfile, ProfileError, load_profile
 from gmina.ingest.csv_reader import read_csv
@@ -42,6 +42,7 @@ __all__ = [
     "map_alarm_token",
     "map_alarm_tokens",
     "parse_api_json",
+    "parse_api_json_messages",
     "parse_chirpstack_uplink",
     "parse_tts_uplink",
     "parse_wmbusmeters",

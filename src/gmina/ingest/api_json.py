@@ -24,7 +24,7 @@ raises :class:`~gmina.ingest.schema.FileRejected` (line/column from the JSON dec
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -57,23 +57,50 @@ def parse_api_json(data: JsonInput | Mapping[str, Any]) -> ParsedBatch:
     >>> batch.readings.column("index_l").to_pylist(), batch.rejections.column("column").to_pylist()
     ([1234568], ['observed_at'])
     """
+    builder = BatchBuilder()
+    _add_document(builder, data)
+    return builder.build()
+
+
+def parse_api_json_messages(
+    payloads: Iterable[tuple[int, JsonInput]],
+) -> tuple[ParsedBatch, list[tuple[int, FileRejected]]]:
+    """Many small documents (one MQTT group) in one batch: each ``(line, payload)``'s records get ``line``.
+
+    Building an Arrow batch costs more than parsing a one-reading message; here it is built once
+    for the group. A document refused whole adds nothing; it is returned as ``(line, error)``.
+
+    >>> batch, refused = parse_api_json_messages([(0, '{"readings": []}'), (1, '{"readings": '),
+    ...     (2, '{"readings": [{"meter": "7", "observed_at": "2025-10-26T01:15:00Z", "index_l": 3}]}')])
+    >>> batch.readings.column("line").to_pylist(), [(line, str(exc)[:13]) for line, exc in refused]
+    ([2], [(1, 'line 1, colum')])
+    """
+    builder = BatchBuilder()
+    refused: list[tuple[int, FileRejected]] = []
+    for line, payload in payloads:
+        try:
+            _add_document(builder, payload, line=line)
+        except FileRejected as exc:
+            refused.append((line, exc))
+    return builder.build(), refused
+
+
+def _add_document(builder: BatchBuilder, data: JsonInput | Mapping[str, Any], *, line: int | None = None) -> None:
+    """Check the document's shape (or raise ``FileRejected``), then add its records (line: their index or ``line``)."""
     document = data if isinstance(data, Mapping) else load_json(data)
     if not isinstance(document, Mapping) or not isinstance(document.get("readings"), list):
         raise FileRejected('expected a JSON object {"readings": [...]}', line=1, column=1)
     extra = sorted(set(document) - {"readings"})
     if extra:
         raise FileRejected(f"unknown top-level key(s): {', '.join(map(str, extra))}", line=1, column=1)
-    builder = BatchBuilder()
     for position, record in enumerate(document["readings"]):
-        if _add_simple(builder, position, record):
+        at = position if line is None else line
+        if _add_simple(builder, at, record):
             continue
         try:
-            _add_record(builder, position, record)
+            _add_record(builder, position, record, at)
         except RecordRejected as exc:
-            builder.reject(
-                line=position, column=exc.column, reason=exc.reason, message=exc.message, raw=dump_raw(record)
-            )
-    return builder.build()
+            builder.reject(line=at, column=exc.column, reason=exc.reason, message=exc.message, raw=dump_raw(record))
 
 
 # The shape nearly every integration sends: a meter or device id, an ISO 8601 time with an offset
@@ -117,7 +144,7 @@ def _add_simple(builder: BatchBuilder, position: int, record: object) -> bool:
     return True
 
 
-def _add_record(builder: BatchBuilder, position: int, record: object) -> None:
+def _add_record(builder: BatchBuilder, position: int, record: object, line: int) -> None:
     if not isinstance(record, Mapping):
         raise RecordRejected(None, RejectReason.MALFORMED, f"record {position} is not a JSON object")
     unknown = sorted(str(k) for k in set(record) - RECORD_KEYS)
@@ -127,7 +154,7 @@ def _add_record(builder: BatchBuilder, position: int, record: object) -> None:
     observed_at = _observed_at(record.get("observed_at"))
     index_l = _index(record)
     builder.add(
-        line=position,
+        line=line,
         meter_ref=meter_ref,
         ref_kind=ref_kind,
         observed_at=observed_at,

@@ -7,6 +7,10 @@
   entry) are committed. A crash between commit and PUBACK causes a redelivery, which the store
   counts as a duplicate: at-least-once delivery, exactly-once storage.
 * Messages are grouped (``batch_size`` / ``max_delay``) into one transaction per member for speed.
+* MQTT 5, so that the consumer sets its own window of delivered-but-unacknowledged messages
+  (Receive Maximum, ten groups deep). Under MQTT 3.1.1 the broker's window applies (Mosquitto:
+  ``max_inflight_messages 20``): acknowledging after commit, no group could exceed 20 messages, and
+  what the broker cannot queue beyond its ``max_queued_messages`` it drops.
 * Each member's topics come from its ``MqttSubscription`` rows, re-read every minute.
 """
 
@@ -23,15 +27,19 @@ import paho.mqtt.client as mqtt
 import pyarrow as pa
 from django.db import close_old_connections, connections
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from gmina.consortium.actors import Actor
 from gmina.consortium.models import Member
 from gmina.ingest import (
+    READINGS_SCHEMA,
     REJECTIONS_SCHEMA,
     FileRejected,
     ParsedBatch,
     RejectReason,
     parse_api_json,
+    parse_api_json_messages,
     parse_chirpstack_uplink,
     parse_wmbusmeters,
 )
@@ -40,6 +48,8 @@ from gmina.water.models.choices import PayloadFormat, Source
 from gmina.water.store import ingest_batches
 
 log = logging.getLogger(__name__)
+
+SESSION_NEVER_EXPIRES = 0xFFFFFFFF  # MQTT 5: the persistent session of 3.1.1's clean_session=False
 
 PARSERS: dict[str, Callable[[bytes], ParsedBatch]] = {
     PayloadFormat.GMINA_JSON: parse_api_json,
@@ -88,20 +98,55 @@ def parse_message(route: Route, message: Message, line: int) -> ParsedBatch:
     try:
         parsed = PARSERS[route.payload_format](message.payload)
     except FileRejected as exc:
-        rejection = pa.RecordBatch.from_pylist(
-            [
-                {
-                    "line": line,
-                    "column": None,
-                    "reason": str(RejectReason.MALFORMED),
-                    "message": f"topic {message.topic}: {exc}",
-                    "raw": message.payload.decode("utf-8", errors="replace"),
-                }
-            ],
-            schema=REJECTIONS_SCHEMA,
-        )
-        return ParsedBatch(ParsedBatch.empty().readings, rejection)
+        return ParsedBatch(ParsedBatch.empty().readings, _malformed([(line, message, exc)]))
     return ParsedBatch(_relabel(parsed.readings, line), _relabel(parsed.rejections, line))
+
+
+def parse_group(items: list[tuple[Route, Message]]) -> ParsedBatch:
+    """A group's messages as one batch (line = the message's position in the group).
+
+    Payloads in the project's JSON are parsed together into one Arrow batch (building a batch per
+    one-reading message would cost more than the rest of its way to the database); the store's
+    per-batch work (meter lookup, staging) then also runs once per group.
+    """
+    own = [
+        (line, message)
+        for line, (route, message) in enumerate(items)
+        if route.payload_format == PayloadFormat.GMINA_JSON
+    ]
+    parsed, refused = parse_api_json_messages((line, message.payload) for line, message in own)
+    by_line = dict(own)
+    parts = [parsed, ParsedBatch(ParsedBatch.empty().readings, _malformed([(n, by_line[n], e) for n, e in refused]))]
+    parts += [
+        parse_message(route, message, line)
+        for line, (route, message) in enumerate(items)
+        if route.payload_format != PayloadFormat.GMINA_JSON
+    ]
+    return ParsedBatch(
+        _one_batch([b.readings for b in parts], READINGS_SCHEMA),
+        _one_batch([b.rejections for b in parts], REJECTIONS_SCHEMA),
+    )
+
+
+def _malformed(refused: list[tuple[int, Message, FileRejected]]) -> pa.RecordBatch:
+    return pa.RecordBatch.from_pylist(
+        [
+            {
+                "line": line,
+                "column": None,
+                "reason": str(RejectReason.MALFORMED),
+                "message": f"topic {message.topic}: {exc}",
+                "raw": message.payload.decode("utf-8", errors="replace"),
+            }
+            for line, message, exc in refused
+        ],
+        schema=REJECTIONS_SCHEMA,
+    )
+
+
+def _one_batch(batches: list[pa.RecordBatch], schema: pa.Schema) -> pa.RecordBatch:
+    combined = pa.Table.from_batches(batches, schema=schema).combine_chunks().to_batches()
+    return combined[0] if combined else pa.RecordBatch.from_pylist([], schema=schema)
 
 
 def _relabel(batch: pa.RecordBatch, line: int) -> pa.RecordBatch:
@@ -126,17 +171,17 @@ class Consumer:
         self.host, self.port = host, port
         self.batch_size, self.max_delay, self.refresh_every = batch_size, max_delay, refresh_every
         self.stats = Stats()
-        self.inbox: queue.Queue[Message] = queue.Queue(maxsize=50_000)
+        self.window = min(65_535, 10 * batch_size)  # delivered, not yet acknowledged (MQTT 5 Receive Maximum)
+        self.inbox: queue.Queue[Message] = queue.Queue(maxsize=max(50_000, self.window))
         self.stopping = threading.Event()
         self.routes: list[Route] = []
         self.subscribed: set[str] = set()
         self.client = mqtt.Client(
             callback_api_version=CallbackAPIVersion.VERSION2,
             client_id=client_id,
-            clean_session=False,
+            protocol=mqtt.MQTTv5,
             manual_ack=True,
         )
-        self.client.max_inflight_messages_set(1000)
         self.client.reconnect_delay_set(min_delay=1, max_delay=30)
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
@@ -197,7 +242,7 @@ class Consumer:
             self.stats.unrouted += len(unrouted)
         for member_id, items in groups.items():
             member = Member.all_tenants.get(pk=member_id)
-            batches = [parse_message(route, message, line) for line, (route, message) in enumerate(items)]
+            batches = [parse_group(items)]
             while not self.stopping.is_set():
                 try:
                     close_old_connections()
@@ -252,7 +297,10 @@ class Consumer:
         self.routes = load_routes()
         if not self.routes:
             log.warning("mqtt: no active subscriptions; add one per member (MqttSubscription)")
-        self.client.connect(self.host, self.port, keepalive=30)
+        session = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        session.SessionExpiryInterval = SESSION_NEVER_EXPIRES  # the broker keeps what arrives while we are down
+        session.ReceiveMaximum = self.window
+        self.client.connect(self.host, self.port, keepalive=30, clean_start=False, properties=session)
         self.client.loop_start()
         worker = threading.Thread(target=self._work, name="gmina-mqtt-store", daemon=True)
         worker.start()
