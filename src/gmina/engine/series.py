@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from typing import cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -16,21 +17,97 @@ I64 = NDArray[np.int64]
 def runs(cond: NDArray[np.bool_], min_len: int = 1) -> tuple[I64, I64, I64]:
     """Maximal runs of ``True`` along axis 1 of a 2-D array: ``(row, start, end)`` with ``end`` exclusive.
 
+    Sorted by row, then start.
+
     >>> runs(np.array([[True, True, False, True], [False, True, True, True]]), min_len=2)
     (array([0, 1]), array([0, 1]), array([2, 4]))
     """
     m, h = cond.shape
-    padded = np.zeros((m, h + 2), dtype=np.int8)
-    padded[:, 1:-1] = cond
-    d = np.diff(padded, axis=1)
-    r0, s = np.nonzero(d == 1)
-    _, e = np.nonzero(d == -1)
-    keep = (e - s) >= min_len
-    return r0[keep].astype(np.int64), s[keep].astype(np.int64), e[keep].astype(np.int64)
+    span = max(1, min_len)
+    if span > h:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty.copy(), empty.copy()
+    # A run of at least ``span`` is a run of "the next ``span`` columns are all True" (``span - 1`` shorter): long
+    # runs are few, so only their edges are searched for, not every change of ``cond``.
+    ahead = _all_ahead(cond, span)
+    row, start, end = _edges(ahead)
+    return row, start, end + (span - 1)
+
+
+def _all_ahead(cond: NDArray[np.bool_], span: int) -> NDArray[np.bool_]:
+    """``(rows, h - span + 1)``: whether ``cond[:, j : j + span]`` is all True (doubling windows, log2 passes)."""
+    if span == 1:
+        return cond
+    width, ahead = 1, cond
+    while 2 * width <= span:
+        ahead = ahead[:, :-width] & ahead[:, width:]
+        width *= 2
+    if width < span:  # two overlapping windows of ``width`` cover ``span``
+        ahead = ahead[:, : ahead.shape[1] - (span - width)] & ahead[:, span - width :]
+    return ahead
+
+
+def _edges(cond: NDArray[np.bool_]) -> tuple[I64, I64, I64]:
+    """Maximal runs of ``True`` along axis 1: ``(row, start, end)``, from the changes of the row-padded array."""
+    m, h = cond.shape
+    padded = np.zeros((m, h + 1), dtype=np.bool_)  # a False after each row: runs end within their row
+    padded[:, :h] = cond
+    flat = padded.ravel()
+    changes = np.flatnonzero(flat[1:] != flat[:-1]) + 1
+    if flat.size and flat[0]:
+        changes = np.r_[0, changes]
+    starts, ends = changes[0::2], changes[1::2]  # False → True, then True → False
+    row = starts // (h + 1)
+    return row.astype(np.int64), (starts - row * (h + 1)).astype(np.int64), (ends - row * (h + 1)).astype(np.int64)
 
 
 def nanmedian(x: NDArray[np.floating], axis: int | None = None) -> F64:
-    """``np.nanmedian`` without the all-NaN warning (the result is NaN there)."""
+    """``np.nanmedian`` without the all-NaN warning (the result is NaN there).
+
+    Rows without NaN (nor signed zeros, nor values near overflow) are sorted instead of masked: the same values, in
+    a fraction of the time.
+
+    >>> nanmedian(np.array([[1.0, np.nan, 3.0], [4.0, 2.0, 6.0]]), axis=1).tolist()
+    [2.0, 4.0]
+    """
+    if x.size == 0 or x.dtype != np.float64:
+        return _nanmedian(x, axis)
+    x = cast(F64, x)
+    if axis is None or x.ndim == 1:
+        flat = x.reshape(1, -1)
+        return _sorted_median(flat).reshape(()) if _plain(flat).all() else _nanmedian(x, axis)
+    moved = np.moveaxis(x, axis, -1)
+    rows = cast(F64, moved.reshape(-1, moved.shape[-1]))
+    plain = _plain(rows)
+    out = np.empty(rows.shape[0])
+    if plain.all():
+        out[:] = _sorted_median(rows)
+    else:
+        out[plain] = _sorted_median(rows[plain])
+        out[~plain] = _nanmedian(rows[~plain], 1)
+    return out.reshape(moved.shape[:-1])
+
+
+def _plain(rows: F64) -> NDArray[np.bool_]:
+    """Rows without NaN, infinities, negative zeros or values near overflow (where sorting gives numpy's median)."""
+    with np.errstate(invalid="ignore"):
+        plain: NDArray[np.bool_] = np.all((np.abs(rows) < SAFE) & ((rows != 0) | ~np.signbit(rows)), axis=1)
+    return plain
+
+
+SAFE = 1e300
+"""Values below this magnitude cannot overflow when the two middle ones are added."""
+
+
+def _sorted_median(rows: F64) -> F64:
+    """Median of each row (no NaN): the middle value, or the mean of the two middle values, as ``np.nanmedian``."""
+    n = rows.shape[1]
+    s = np.sort(rows, axis=1)
+    lo, hi = s[:, (n - 1) // 2], s[:, n // 2]
+    return np.asarray((lo + hi) / 2.0)
+
+
+def _nanmedian(x: NDArray[np.floating], axis: int | None) -> F64:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         return np.asarray(np.nanmedian(x, axis=axis), dtype=np.float64)
