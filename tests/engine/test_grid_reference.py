@@ -260,3 +260,22 @@ def test_the_reference_grid_follows_the_documented_rules() -> None:
     assert got.interpolated.tolist() == [[False, True, True, True, True, False]]
     assert got.rollover.tolist() == [[False, True, True, False, False, False]]
     assert got.last_seen.tolist() == [T0_US + 5 * hour]
+
+
+def test_meters_read_every_hour_match_the_reference_with_rollovers_and_huge_registers() -> None:
+    """Rows read at every boundary take a shortcut (plain differences): rollovers and registers beyond 2**53 too."""
+    rng = np.random.default_rng(5)
+    hours = 30
+    start = {10: 900, 11: 2**60, 12: 0, 500: 0, 501: 2**62}
+    capacity: dict[int, int | None] = {10: 1000, 11: None, 12: None}
+    readings = [
+        Reading(mid, T0_US + h * HOUR_US, int(start[mid] + int(use) * h) % (capacity.get(mid) or 2**63), None)
+        for mid in start
+        for h, use in zip(range(hours + 1), rng.integers(5, 40, hours + 1), strict=True)
+    ]
+    r, m = _frames(readings, capacity)
+    got = build_grid(r, m, _datetime(T0_US + hours * HOUR_US))
+    want = reference_grid(readings, {**capacity, 500: None, 501: None}, T0_US + hours * HOUR_US, None)
+    assert got.rollover[0].any() and not got.interpolated.any() and not np.isnan(got.volume_l).any()
+    _assert_same(got.volume_l, want.volume, "volume_l")
+    _assert_same(got.rollover, want.rollover, "rollover")

@@ -216,8 +216,10 @@ class _GridWriter:
         """The hour boundary a reading belongs to: ``ceil((t - start - ALIGN) / 1 h)``."""
         return -((self.start_us + ALIGN_US - t) // HOUR_US)
 
-    def readable(self, b: I64, t: I64) -> B:
-        """Readings on the grid: from its first boundary to its last, and not after ``as_of``."""
+    def readable(self, b: I64, t: I64) -> B | None:
+        """Readings on the grid: from its first boundary to its last, and not after ``as_of`` (``None``: all)."""
+        if not b.size or (int(b.min()) >= 0 and int(b.max()) <= self.n_hours and int(t.max()) <= self.as_of_us):
+            return None
         return (b >= 0) & (b <= self.n_hours) & (t <= self.as_of_us)
 
     def write_sorted(self, mid: I64, t: I64, index: I64, bf: F64 | None) -> None:
@@ -230,7 +232,8 @@ class _GridWriter:
             row = _grid_rows(ids, m[heads])
             lengths = np.diff(np.r_[heads, m.size])
             rc, b = np.repeat(row, lengths), self.boundary(tc)
-            keep = np.repeat(row >= 0, lengths) & self.readable(b, tc)
+            readable = self.readable(b, tc)
+            keep = np.repeat(row >= 0, lengths) if readable is None else np.repeat(row >= 0, lengths) & readable
             if not keep.all():
                 rc, b, tc, ic, bc = rc[keep], b[keep], tc[keep], ic[keep], None if bc is None else bc[keep]
             self._write_rows(rc, b, tc, ic, bc, done, end)
@@ -239,7 +242,8 @@ class _GridWriter:
     def write_unsorted(self, mid: I64, t: I64, index: I64, bf: F64 | None) -> None:
         """From readings in any order: those on the grid, put in grid row and time order (equal times stay in order)."""
         row = _grid_rows(self.meter_ids, mid)
-        sel = np.flatnonzero((row >= 0) & self.readable(self.boundary(t), t))
+        readable = self.readable(self.boundary(t), t)
+        sel = np.flatnonzero(row >= 0 if readable is None else (row >= 0) & readable)
         key = row[sel]
         if _ascending(t):  # the usual other order (by time): a stable sort by row suffices
             order = sel[np.argsort(key.astype(np.uint16) if self.meter_ids.size <= 1 << 16 else key, kind="stable")]
@@ -264,7 +268,7 @@ class _GridWriter:
                 row, b, index, bf = row[cell_end], b[cell_end], index[cell_end], None if bf is None else bf[cell_end]
         rows = slice(lo, hi)
         if row.size == (hi - lo) * (self.n_hours + 1):  # every row read at every boundary (the usual case)
-            self._write_dense(index.astype(np.float64), rows, self.volume, self.cap, self.interp, self.roll)
+            self._write_dense(index, rows, self.volume, self.cap, self.interp, self.roll)
         else:
             pairs = _Pairs(row, b, index.astype(np.float64), self.cap)
             spans = _Spans(pairs, lo, hi, self.n_hours)
@@ -280,18 +284,29 @@ class _GridWriter:
                 self.backflow[rows] = _Spans(reverse, lo, hi, self.n_hours).expand(reverse.volume, np.nan)
 
     def _write_dense(
-        self, value: F64, rows: slice, out: F64, cap: F64 | None = None, interp: B | None = None, roll: B | None = None
+        self,
+        value: I64 | F64,
+        rows: slice,
+        out: F64,
+        cap: F64 | None = None,
+        interp: B | None = None,
+        roll: B | None = None,
     ) -> None:
         """Rows read at every boundary: ``value`` is ``(rows, n_hours + 1)``, the hours are its differences."""
         v = value.reshape(-1, self.n_hours + 1)
-        np.subtract(v[:, 1:], v[:, :-1], out=out[rows])
+        if v.dtype == np.int64 and v.size and max(-int(v.min()), int(v.max())) >= 1 << 53:
+            v = v.astype(np.float64)  # beyond exact floats: difference the rounded values, as floats
+        # integers below 2**53 are exact floats, and so is the float of their difference: one pass, no float copy
+        np.subtract(v[:, 1:], v[:, :-1], out=out[rows], casting="unsafe")
         if interp is not None:
             interp[rows] = False
         if roll is None or cap is None:
             return
         roll[rows] = False
-        r, c = np.nonzero(out[rows] < 0)
-        wrapped = _rollover(v[r, c], v[r, c + 1], cap[rows][r])
+        flat = np.flatnonzero(out[rows] < 0)
+        r, c = flat // self.n_hours, flat % self.n_hours
+        lo, hi = v[r, c].astype(np.float64), v[r, c + 1].astype(np.float64)
+        wrapped = _rollover(lo, hi, cap[rows][r])
         out[rows][r[wrapped], c[wrapped]] += cap[rows][r[wrapped]]
         roll[rows][r[wrapped], c[wrapped]] = True
 
