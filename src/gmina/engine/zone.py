@@ -142,6 +142,8 @@ class _Rows:
     used: F64
     """The usable volumes, 0 elsewhere."""
     expected: F64
+    complete: bool
+    """Every hour usable and none interpolated: nothing to impute, no band."""
 
 
 class _CustomerSide:
@@ -158,6 +160,7 @@ class _CustomerSide:
         hod = grid.local_hour[self.hod_order]
         self.hod_starts = np.flatnonzero(np.r_[True, hod[1:] != hod[:-1]]) if h else self.hod_order
         self.hods = hod[self.hod_starts]
+        self.hod_hours = np.bincount(grid.local_hour, minlength=24).astype(np.float64)
         self.expected = np.empty((m, 24))
         self.plausible = np.empty((m, h), dtype=np.bool_)
         self.consumption = np.zeros((n_zones, h))
@@ -176,11 +179,15 @@ class _CustomerSide:
             while j < bounds.size - 1 and bounds[j + 1] - bounds[i] <= self.block_rows:
                 j += 1
             lo, hi = int(bounds[i]), int(bounds[j])
-            filled, band, imputed = self._imputed(self._profile(_as_slice(rows[lo:hi])))
+            block = self._profile(_as_slice(rows[lo:hi]))
             at, starts = zone[bounds[i:j]], bounds[i:j] - lo
-            self.consumption[at] = np.add.reduceat(filled, starts, axis=0)
-            self.uncertainty[at] = np.add.reduceat(band, starts, axis=0)
-            self.n_imputed[at] = np.add.reduceat(imputed, starts, axis=0)
+            if block.complete:  # nothing imputed nor spread: the sums of the registered volumes, no band
+                self.consumption[at] = np.add.reduceat(block.volume, starts, axis=0)
+            else:
+                filled, band, imputed = self._imputed(block)
+                self.consumption[at] = np.add.reduceat(filled, starts, axis=0)
+                self.uncertainty[at] = np.add.reduceat(band, starts, axis=0)
+                self.n_imputed[at] = np.add.reduceat(imputed, starts, axis=0)
             i = j
         rest = np.flatnonzero(self.meter_zone < 0)
         for lo in range(0, rest.size, self.block_rows):
@@ -192,17 +199,24 @@ class _CustomerSide:
         interpolated = self.grid.interpolated[at]
         with np.errstate(invalid="ignore"):
             usable = (v >= -0.5) & (v <= self.q4[at][:, None])  # known (not NaN) and in range
-        plausible = usable & ~interpolated  # interpolated but usable hours count with half-width uncertainty
-        self.plausible[at] = plausible
-        used = np.where(usable, v, 0.0)
         spread = bool(interpolated.any())
-        sums = self._by_hour_of_day(np.where(interpolated, 0.0, used) if spread else used)
-        counts = self._by_hour_of_day(plausible)
+        complete = not spread and bool(usable.all())  # every hour registered, plausible (the usual hourly case)
+        if complete:
+            self.plausible[at] = True
+            used, sums, counts = v, self._by_hour_of_day(v), np.broadcast_to(self.hod_hours, (v.shape[0], 24))
+            usable_hours = np.full(v.shape[0], v.shape[1])
+        else:
+            plausible = usable & ~interpolated  # interpolated but usable hours count with half-width uncertainty
+            self.plausible[at] = plausible
+            used = np.where(usable, v, 0.0)
+            sums = self._by_hour_of_day(np.where(interpolated, 0.0, used) if spread else used)
+            counts = self._by_hour_of_day(plausible)
+            usable_hours = usable.sum(axis=1)
         # a meter never read at both ends of an hour (daily, monthly) has no hour-of-day profile: its mean rate instead
-        rate = used.sum(axis=1) / np.maximum(usable.sum(axis=1), 1)
+        rate = used.sum(axis=1) / np.maximum(usable_hours, 1)
         expected = np.where(counts > 0, sums / np.maximum(counts, 1.0), rate[:, None])
         self.expected[at] = expected
-        return _Rows(v, interpolated if spread else None, usable, used, expected)
+        return _Rows(v, interpolated if spread else None, usable, used, expected, complete)
 
     def _imputed(self, rows: _Rows) -> tuple[F64, F64, F64]:
         """Per row and hour: the volume with unusable hours imputed, the uncertainty half-width, 1 where imputed."""
