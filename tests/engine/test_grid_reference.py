@@ -300,3 +300,35 @@ def test_zone_balance_of_meters_read_every_hour_matches_the_dense_reference() ->
     assert got.n_imputed[0].sum() == 0 and got.uncertainty_l[1].sum() > 0
     for name in ZoneBalance.__dataclass_fields__:
         _assert_same(getattr(got, name), getattr(want, name), name)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(st.none(), st.sampled_from([0, 10, 15, 20, 25, 32, 40, 50, 65, 80, 100, 125, -15])),
+            st.one_of(st.none(), st.floats(-1.0, 200.0, allow_nan=False)),
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_overload_flow_takes_q3_then_the_dn_table_then_the_default(
+    sizes: list[tuple[int | None, float | None]],
+) -> None:
+    m = pl.DataFrame(
+        {
+            "meter_id": list(range(1, len(sizes) + 1)),
+            "zone_id": [1] * len(sizes),
+            "kind": ["customer"] * len(sizes),
+            "dn_mm": [dn for dn, _ in sizes],
+            "q3_m3h": [q3 for _, q3 in sizes],
+            "register_capacity_l": [None] * len(sizes),
+        },
+        schema=METERS.dtypes,
+    )
+    r, _ = _frames([Reading(1, T0_US, 0, None), Reading(1, T0_US + HOUR_US, 5, None)], {})
+    data = EngineInput(r, m, _datetime(T0_US + HOUR_US))
+    q3 = [q if q is not None and q > 0 else zone_module.DN_Q3_M3H.get(dn or 0, 2.5) for dn, q in sizes]
+    want = [q * 1000.0 * 1.25 for q in q3]  # Q4 = 1.25 Q3, in L/h
+    assert overload_lph(data).tolist() == want

@@ -43,7 +43,11 @@ def overload_lph(data: EngineInput, factor: float = 1.25, default_q3_m3h: float 
     """
     q3 = data.meter_attr("q3_m3h", np.nan)
     dn = data.meter_attr("dn_mm", np.nan)
-    from_dn = np.array([DN_Q3_M3H.get(int(d), np.nan) if np.isfinite(d) else np.nan for d in dn])
+    sizes = np.array(sorted(DN_Q3_M3H), dtype=np.float64)
+    flows = np.array([DN_Q3_M3H[int(d)] for d in sizes] + [np.nan])
+    whole = np.trunc(dn)  # as int(): toward zero
+    pos = np.searchsorted(sizes, whole)
+    from_dn = np.where(np.isfinite(dn) & (sizes[np.minimum(pos, sizes.size - 1)] == whole), flows[pos], np.nan)
     q3 = np.where(np.isfinite(q3) & (q3 > 0), q3, np.where(np.isfinite(from_dn), from_dn, default_q3_m3h))
     return q3 * 1000.0 * factor
 
