@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 from unittest.mock import patch
 
@@ -312,3 +313,73 @@ def test_meters_and_zones_are_looked_up_in_chunks(tenant_a: Tenant) -> None:
     )
     oracle = set(zone_of.values_list("zone_of", flat=True)) | {bounded.pk}
     assert touched == sorted(oracle) and shared.pk in touched
+
+
+def test_fractions_of_a_second_are_stored_exactly(tenant_a: Tenant) -> None:
+    make_meter(tenant_a.member, "M1")
+    times = [T0 + timedelta(microseconds=us) for us in (0, 123_456, 250_000, 7, 999_999)]
+    rows = [reading("M1", 0, 100 + i, observed_at=t) for i, t in enumerate(times)]
+    rows.append(reading("NOPE", 0, 5, observed_at=times[1]))  # quarantined with its time
+    result = ingest(tenant_a, rows)
+    assert [t for _, t, _ in stored(tenant_a)] == sorted(times)
+    assert QuarantinedRecord.all_tenants.get(batch=result.batch).observed_at == times[1]
+    again = ingest(tenant_a, [dict(r) for r in rows[:5]])  # the same keys: duplicates, not new readings
+    assert (again.accepted, again.duplicates) == (0, 5)
+
+
+def _random_case(rng, serials: list[str]):  # type: ignore[no-untyped-def]
+    """Stored history and a file in several batches, with dips, spikes, repeats and disorder at random."""
+    earlier, rows = [], []
+    for serial in serials:
+        index, hours = rng.randint(0, 5000), sorted(rng.sample(range(60), rng.randint(1, 14)))
+        series = []
+        for h in hours:
+            index += rng.choice([0, 1, 7, 30, 250])
+            value = index
+            roll = rng.random()
+            if roll < 0.12:
+                value = index - rng.choice([5, 11, 40, 900])  # a dip, within the tolerance or not
+            elif roll < 0.17:
+                value = index + 100_000  # a spike
+            series.append(reading(serial, h, max(value, 0)))
+        cut = rng.randint(0, len(series))
+        if rng.random() < 0.5:
+            earlier += series[:cut]  # stored before the file, and sometimes after part of it too
+            series = series[cut:] + ([series[0]] if cut and rng.random() < 0.2 else [])
+        if series and rng.random() < 0.1:
+            series.append(dict(series[rng.randrange(len(series))]))  # a repeated key
+        rows += series
+    if rng.random() < 0.4:
+        rng.shuffle(rows)
+    cuts = sorted(rng.sample(range(len(rows) + 1), min(2, len(rows) + 1)))
+    parts = [rows[: cuts[0]], rows[cuts[0] : cuts[-1]], rows[cuts[-1] :]]
+    return earlier, [p for p in parts if p]
+
+
+@pytest.mark.django_db(transaction=True)  # each import commits: one test transaction would pile up temp-table locks
+def test_skipping_the_decreasing_check_never_changes_an_outcome(tenant_a: Tenant, tenant_b: Tenant) -> None:
+    """Random files through the new-keys path (with its evidence) and through the full classification."""
+    import random
+
+    from gmina.water.store import ingest as store
+
+    for case in range(int(os.environ.get("STORE_RANDOM_CASES", "40"))):  # raise it locally to search harder
+        rng = random.Random(case)
+        serials = [f"R{case}-{i}" for i in range(rng.randint(1, 3))]
+        earlier, parts = _random_case(rng, serials)
+        outcomes = []
+        for tenant, attempt in ((tenant_a, store._store_clean), (tenant_b, lambda *a: None)):
+            for serial in serials:
+                make_meter(tenant.member, serial)
+            with patch.object(store, "_store_clean", attempt):
+                if earlier:
+                    ingest(tenant, [dict(r) for r in earlier])
+                result = ingest_batches(
+                    SYSTEM, tenant.member, [batch([dict(r) for r in p]) for p in parts], source="api", label="t"
+                )
+            refused = QuarantinedRecord.all_tenants.filter(batch=result.batch)
+            kept = [r for r in stored(tenant) if r[0] in serials]
+            outcomes.append(
+                (result.accepted, result.duplicates, sorted(refused.values_list("line", "reason", "index_l")), kept)
+            )
+        assert outcomes[0] == outcomes[1], f"case {case}"
