@@ -2,8 +2,8 @@
 """Where the time of a CSV import goes: the same import as `gmina import readings`, in-process, with timers.
 
 Wraps (without changing src/) the functions gmina.water.store.ingest calls — the parser's batch
-iterator, MeterResolver.resolve, write_stage (Arrow CSV + COPY / executemany), classify,
-the final INSERT … SELECT, apply_device_flags — and records every SQL statement Django runs
+iterator, MeterResolver.resolve, write_stage (Arrow CSV + COPY / executemany), the new-keys path
+(_store_clean), classify, the final INSERT … SELECT, apply_device_flags — and records every SQL statement Django runs
 (connection.execute_wrapper) with its duration. Prints a phase table and the slowest statements.
 """
 
@@ -84,6 +84,7 @@ def main() -> int:
     for name in (
         "write_stage",
         "copy_rows",
+        "_store_clean",
         "classify",
         "apply_device_flags",
         "_quarantine_classified",
@@ -138,14 +139,17 @@ def main() -> int:
     assert result.accepted == args.rows, (result.accepted, args.rows)
 
     fin = times.get("_finish", 0.0)
+    clean = times.get("_store_clean", 0.0)
     parts = {
         "sha256 of the file + setup (outside ingest_batches)": total - times["ingest_batches (transaction, total)"],
         "parse (CSV → Arrow)": times["parse (CSV → Arrow)"],
         "resolver load (meters)": times["resolver load"],
         "resolve serials → ids": times["resolve"],
         "write_stage (Arrow CSV + COPY / executemany)": times["write_stage"],
-        "classify (SQL)": times["classify"],
-        "final INSERT … SELECT into water_reading (+ batch save)": fin
+        "new-keys path: decreasing check + INSERT … SELECT (or the attempt)": clean,
+        "classify (SQL; only when the new-keys path does not apply)": times["classify"],
+        "final INSERT after classify, zones, batch save": fin
+        - clean
         - times["classify"]
         - times.get("_quarantine_classified", 0.0)
         - times.get("apply_device_flags", 0.0),

@@ -25,6 +25,7 @@ from gmina.water.models import ImportBatch
 from gmina.water.models.choices import BatchStatus
 from gmina.water.store.classify import CAND, classify, refuse_decreasing
 from gmina.water.store.events import apply_device_flags
+from gmina.water.store.increasing import IncreasingEvidence
 from gmina.water.store.quarantine import raw_line, write_quarantine
 from gmina.water.store.resolve import MeterResolver
 from gmina.water.store.staging import (
@@ -77,6 +78,7 @@ class _Run:
     batch_id: int
     resolver: MeterResolver
     now: datetime
+    increasing: IncreasingEvidence
     seq: int = 0
     received: int = 0
     meters: set[int] = field(default_factory=set)  # every meter the import resolved (for the zones it touched)
@@ -118,7 +120,7 @@ def ingest_batches(
     try:
         with transaction.atomic():
             batch = ImportBatch.all_tenants.create(**origin)
-            run = _Run(member.pk, batch.pk, MeterResolver(member.pk), now)
+            run = _Run(member.pk, batch.pk, MeterResolver(member.pk), now, IncreasingEvidence(tolerance_l))
             create_staging(connection)
             for parsed in batches:
                 _stage(run, parsed)
@@ -180,6 +182,7 @@ def _stage(run: _Run, parsed: ParsedBatch) -> None:
     run.seq += n
     table = pa.Table.from_batches([readings]).append_column("seq", seqs).append_column("meter_id", meter_ids)
     write_stage(connection, table)
+    run.increasing.add(meter_ids, readings.column("observed_at"), readings.column("index_l"))
     flag_counts = pc.list_value_length(readings.column("flags"))
     if pc.max(flag_counts).as_py():
         flagged = table.filter(pc.greater(pc.fill_null(flag_counts, 0), 0))
@@ -243,7 +246,7 @@ class _NotClean(Exception):
 
 def _finish(run: _Run, batch: ImportBatch, tolerance_l: int) -> ImportResult:
     params: list[int | str] = [run.member_id, batch.source, batch.pk]
-    accepted = _store_clean(params, run.seq, tolerance_l)
+    accepted = _store_clean(params, run.seq, tolerance_l, run.increasing)
     clean, duplicates = accepted is not None, 0
     if accepted is None:
         classification = classify(connection, tolerance_l=tolerance_l)
@@ -264,11 +267,12 @@ def _finish(run: _Run, batch: ImportBatch, tolerance_l: int) -> ImportResult:
     return ImportResult(batch, run.received, accepted, duplicates, run.quarantined, run.issues, opened, closed)
 
 
-def _store_clean(params: list[int | str], staged: int, tolerance_l: int) -> int | None:
+def _store_clean(params: list[int | str], staged: int, tolerance_l: int, increasing: IncreasingEvidence) -> int | None:
     """The common case in two statements: store the staged readings when all are new and in order.
 
     When no key repeats within the file or is stored already, the classification has nothing to
-    decide but decreasing indexes: those are checked on the staged rows, then every row is inserted.
+    decide but decreasing indexes: those are checked on the staged rows (unless the evidence gathered
+    while staging shows there is no drop to find, see ``increasing.py``), then every row is inserted.
     If anything is refused, or fewer than all rows were inserted (a key that is not new), the
     savepoint undoes the attempt and None sends the file through ``classify``: the outcome is the
     same either way, only the time differs (the grouping of the whole file, the conflict checks and
@@ -276,7 +280,7 @@ def _store_clean(params: list[int | str], staged: int, tolerance_l: int) -> int 
     """
     try:
         with transaction.atomic():
-            if refuse_decreasing(connection, STAGE, tolerance_l=tolerance_l):
+            if not increasing.proven(connection) and refuse_decreasing(connection, STAGE, tolerance_l=tolerance_l):
                 raise _NotClean
             with connection.cursor() as cursor:
                 cursor.execute(_INSERT_STAGED, params)
