@@ -234,7 +234,11 @@ def machine() -> dict[str, str]:
     pg = "?"
     with contextlib.suppress(Exception):
         pg = psql("SHOW server_version")
+    load = "?"
+    with contextlib.suppress(OSError):
+        load = " / ".join(Path("/proc/loadavg").read_text().split()[:3])
     return {
+        "load": load,
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "nproc": str(os.cpu_count()),
         "cpu": cpu,
@@ -248,7 +252,7 @@ def print_machine() -> None:
     m = machine()
     print(
         f"_machine: {m['nproc']} cores ({m['cpu']}), {m['memory']} RAM, PostgreSQL {m['postgresql']}, "
-        f"Python {m['python']}; {m['date']}_"
+        f"Python {m['python']}; {m['date']}; load average (1/5/15 min) {m['load']}_"
     )
 
 

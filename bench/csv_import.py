@@ -213,7 +213,9 @@ def main() -> int:
                     f"{g:.1f}",
                     f"{size / g:,.0f}",
                     f"{(size / g) / (size / c):.2f}×",
+                    f"{cm.median([b / t for b, t in zip(copy_t, imp_t, strict=True)]):.2f}×",
                     f"{max(imp_rss):.0f}",
+                    ", ".join(f"{t:.1f}" for t in copy_t),
                     ", ".join(f"{t:.1f}" for t in imp_t),
                 ]
             )
@@ -258,7 +260,9 @@ def main() -> int:
                 f"{g:.1f}",
                 f"{size / g:,.0f}",
                 f"{(size / g) / (size / b):.2f}×",
+                f"{cm.median([x / t for x, t in zip(base_t, imp_t, strict=True)]):.2f}×",
                 f"{max(imp_rss):.0f}",
+                ", ".join(f"{t:.1f}" for t in base_t),
                 ", ".join(f"{t:.1f}" for t in imp_t),
             ]
         )
@@ -278,8 +282,10 @@ def main() -> int:
                 "baseline rows/s",
                 "gmina s",
                 "gmina rows/s",
-                "ratio",
+                "ratio of medians",
+                "median of paired ratios",
                 "gmina peak RSS MB (max)",
+                "baseline runs s",
                 "gmina runs s",
             ],
             results,
