@@ -106,7 +106,7 @@ def build_grid(
     """Build the hourly grid for all ``meters`` from ``start`` (default: the first reading's hour) to ``as_of``.
 
     Only complete hours before ``as_of`` are columns; readings after ``as_of`` and of unknown meters are ignored.
-    Readings may come in any order; sorted by meter and time (a store's usual order) they are not sorted at all.
+    Readings may come in any order; in meter and time order, or in time order, they are not sorted at all.
 
     >>> from datetime import timedelta
     >>> t0 = datetime(2025, 1, 1, tzinfo=UTC)
@@ -139,8 +139,11 @@ def build_grid(
         readings["index_l"].to_numpy(),
         backflow.cast(pl.Float64).fill_null(np.nan).to_numpy() if with_backflow else None,
     )
+    cells = meter_ids.size * (writer.n_hours + 1)
     if readings["meter_id"].is_sorted() and _ascending(columns[1], columns[0]):
         writer.write_sorted(*columns)
+    elif _ascending(columns[1]) and cells <= max(1 << 24, 4 * readings.height):
+        writer.write_time_ordered(*columns)
     else:
         writer.write_unsorted(*columns)
     return HourlyGrid(meter_ids, start_us, writer.volume, writer.interp, writer.roll, writer.last_seen, writer.backflow)
@@ -239,23 +242,41 @@ class _GridWriter:
             self._write_rows(rc, b, tc, ic, bc, done, end)
             done = end
 
+    def write_time_ordered(self, mid: I64, t: I64, index: I64, bf: F64 | None) -> None:
+        """From readings in time order (the other usual order): no sort. The value at a boundary is its last
+        reading, the one of greatest position; one pass marks it in a ``(meters, n_hours + 1)`` table, a second
+        reads the table a block of grid rows at a time, in row and boundary order."""
+        m, h1 = self.meter_ids.size, self.n_hours + 1
+        last = np.full(m * h1, -1, dtype=np.int64)
+        for lo in range(0, mid.size, CHUNK):
+            row, tc = _grid_rows(self.meter_ids, mid[lo : lo + CHUNK]), t[lo : lo + CHUNK]
+            b = self.boundary(tc)
+            readable = self.readable(b, tc)
+            sel = np.flatnonzero(row >= 0 if readable is None else (row >= 0) & readable)
+            np.maximum.at(last, row[sel] * h1 + b[sel], sel + lo)
+        step = max(1, CHUNK // h1)
+        for r0 in range(0, m, step):
+            r1 = min(m, r0 + step)
+            block = last[r0 * h1 : r1 * h1]
+            read = np.flatnonzero(block >= 0)
+            o = block[read]
+            row, b = np.divmod(read, h1)
+            self._write_rows(row + r0, b, t[o], index[o], None if bf is None else bf[o], r0, r1)
+
     def write_unsorted(self, mid: I64, t: I64, index: I64, bf: F64 | None) -> None:
-        """From readings in any order: those on the grid, put in grid row and time order (equal times stay in order)."""
+        """From readings in any order: those on the grid, sorted by grid row and time (equal times stay in order)."""
         row = _grid_rows(self.meter_ids, mid)
-        readable = self.readable(self.boundary(t), t)
+        b = self.boundary(t)
+        readable = self.readable(b, t)
         sel = np.flatnonzero(row >= 0 if readable is None else (row >= 0) & readable)
-        key = row[sel]
-        if _ascending(t):  # the usual other order (by time): a stable sort by row suffices
-            order = sel[np.argsort(key.astype(np.uint16) if self.meter_ids.size <= 1 << 16 else key, kind="stable")]
-        else:
-            order = sel[np.lexsort((t[sel], key))]
-        del sel, key
-        row = row[order]
+        order = sel[np.lexsort((t[sel], row[sel]))]
+        del sel
+        row, b = row[order], b[order]
         done = 0
         for lo, hi in _chunks(row):
             end = self.meter_ids.size if hi == row.size else int(row[hi - 1]) + 1
             o = order[lo:hi]
-            self._write_rows(row[lo:hi], self.boundary(t[o]), t[o], index[o], None if bf is None else bf[o], done, end)
+            self._write_rows(row[lo:hi], b[lo:hi], t[o], index[o], None if bf is None else bf[o], done, end)
             done = end
 
     def _write_rows(self, row: I64, b: I64, t: I64, index: I64, bf: F64 | None, lo: int, hi: int) -> None:
