@@ -255,9 +255,10 @@ SCENARIOS = {
 }
 
 
+@pytest.mark.parametrize("plain_insert_from", [0, 10**9], ids=["plain INSERT", "ON CONFLICT"])
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
 def test_the_clean_file_path_gives_what_the_full_classification_gives(
-    scenario: str, tenant_a: Tenant, tenant_b: Tenant
+    scenario: str, plain_insert_from: int, tenant_a: Tenant, tenant_b: Tenant
 ) -> None:
     """A file of new keys in order skips the classification; any other file must not notice the attempt."""
     from gmina.water.store import ingest as store
@@ -266,7 +267,7 @@ def test_the_clean_file_path_gives_what_the_full_classification_gives(
     outcomes = []
     for tenant, attempt in ((tenant_a, store._store_clean), (tenant_b, lambda *a: None)):
         make_meter(tenant.member, "M1")
-        with patch.object(store, "_store_clean", attempt):
+        with patch.object(store, "_store_clean", attempt), patch.object(store, "PLAIN_INSERT_FROM", plain_insert_from):
             if earlier:
                 ingest(tenant, [dict(r) for r in earlier])
             outcomes.append(_outcome(tenant, ingest(tenant, [dict(r) for r in rows])))
@@ -368,10 +369,14 @@ def test_skipping_the_decreasing_check_never_changes_an_outcome(tenant_a: Tenant
         serials = [f"R{case}-{i}" for i in range(rng.randint(1, 3))]
         earlier, parts = _random_case(rng, serials)
         outcomes = []
+        plain_insert_from = 0 if case % 2 else 10**9  # both ways of inserting the staged rows
         for tenant, attempt in ((tenant_a, store._store_clean), (tenant_b, lambda *a: None)):
             for serial in serials:
                 make_meter(tenant.member, serial)
-            with patch.object(store, "_store_clean", attempt):
+            with (
+                patch.object(store, "_store_clean", attempt),
+                patch.object(store, "PLAIN_INSERT_FROM", plain_insert_from),
+            ):
                 if earlier:
                     ingest(tenant, [dict(r) for r in earlier])
                 result = ingest_batches(
