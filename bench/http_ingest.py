@@ -64,11 +64,13 @@ def client(
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
     path = {"gmina": "/api/v1/readings/batch/", "echo": "/", "healthz": "/healthz"}[mode]
     stats = {"requests": 0, "ok": 0, "accepted": 0, "duplicates": 0, "quarantined": 0, "errors": 0, "lat": []}
+    stats["last_g"] = idx
     deadline = time.monotonic() + duration
     g = idx
     first_error = ""
     while time.monotonic() < deadline and stats["requests"] < max_requests:
         body = body_for(g, meters, batch, serials, base_hour)
+        stats["last_g"] = g
         g += nclients
         t0 = time.perf_counter()
         try:
@@ -139,6 +141,7 @@ def load(port: int, mode: str, token: str, args: argparse.Namespace, base_hour: 
     if errors:
         cm.log(f"{mode}: errors: {errors[:3]}")
     total.update(
+        last_g=max(r["last_g"] for r in results),
         elapsed=elapsed,
         rps=total["ok"] / elapsed,
         readings_s=total["accepted"] / elapsed,
@@ -223,8 +226,8 @@ def main() -> int:
             after = int(cm.psql("SELECT count(*) FROM water_reading", db))
             res["db_delta"] = after - before
             figures["gmina"].append(res)
-            # the next run continues with later hours: keys stay unique across runs
-            base_hour += int(res["requests"] + res["errors"] + args.clients) // (args.meters // args.batch) + 2
+            # the next run continues after the last hour any client used: keys stay unique across runs
+            base_hour += int(res["last_g"]) // (args.meters // args.batch) + 2
         finally:
             cm.stop(proc)  # type: ignore[arg-type]
         for mode in ("echo", "healthz", "gmina"):
