@@ -116,6 +116,33 @@ def test_nothing_is_acknowledged_before_commit_and_redelivery_is_stored_once(
     assert Reading.all_tenants.filter(member=tenant_a.member).count() == 2
 
 
+def test_a_database_outage_anywhere_in_storing_leaves_the_consumer_working(
+    topic: str, tenant_a: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The member lookup before the transaction failed too when PostgreSQL went away: retried, not fatal."""
+    from django.db import OperationalError
+
+    from gmina.consortium.models import Member
+
+    real_get = Member.all_tenants.get
+    outage = {"calls": 0}
+
+    def get(*args: object, **kwargs: object) -> Member:
+        outage["calls"] += 1
+        if outage["calls"] <= 2:
+            raise OperationalError("server closed the connection unexpectedly")
+        return real_get(*args, **kwargs)
+
+    monkeypatch.setattr(Member.all_tenants, "get", get)
+    consumer = Consumer(host=HOST, port=int(PORT), client_id=f"gmina-test-{uuid.uuid4().hex}", max_delay=0.05)
+    thread = start(consumer)
+    publish(topic, [message("MQ1", 5, 1005)])
+    assert wait_for(lambda: consumer.stats.acknowledged == 1)  # acknowledged only after the commit
+    assert consumer.stats.failures >= 2 and thread.is_alive()
+    stop(consumer, thread)
+    assert Reading.all_tenants.filter(member=tenant_a.member).count() == 1
+
+
 def test_the_consumer_window_is_its_own_not_the_brokers(
     topic: str, tenant_a: Tenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:

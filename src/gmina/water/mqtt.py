@@ -241,11 +241,11 @@ class Consumer:
         with self.stats.lock:
             self.stats.unrouted += len(unrouted)
         for member_id, items in groups.items():
-            member = Member.all_tenants.get(pk=member_id)
             batches = [parse_group(items)]
             while not self.stopping.is_set():
-                try:
+                try:  # every database call in here: an outage must not end the storing thread
                     close_old_connections()
+                    member = Member.all_tenants.get(pk=member_id)
                     result = ingest_batches(
                         Actor.system("mqtt"),
                         member,
@@ -284,10 +284,14 @@ class Consumer:
         refreshed = 0.0
         while not self.stopping.is_set():
             if time.monotonic() - refreshed > self.refresh_every:
-                close_old_connections()
-                self.routes = load_routes()
-                self._subscribe()
                 refreshed = time.monotonic()
+                try:
+                    close_old_connections()
+                    self.routes = load_routes()
+                except Exception:
+                    log.exception("mqtt: reading the subscriptions failed; keeping the current ones")
+                    refreshed -= self.refresh_every - 5.0  # try again in 5 s
+                self._subscribe()
             messages = self._collect()
             if messages:
                 self.store(messages)
