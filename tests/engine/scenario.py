@@ -117,8 +117,8 @@ def build(seed: int = 7) -> Scenario:
     ramp = np.clip((np.arange(H) - hour(30)) / (10 * 24), 0.0, 1.0) * 400.0
     leak[1] += ramp
     labels.append(Label("network_leak", "zone", 2, hour(30)))
-    leak[2, hour(40, 3) :] += 1500.0
-    labels.append(Label("network_burst", "zone", 3, hour(40, 3)))
+    leak[2, hour(40, 3) : hour(42, 3)] += 1500.0  # repaired after two days
+    labels.append(Label("network_burst", "zone", 3, hour(40, 3), hour(42, 3)))
     inflow = np.stack([true[zone_of == z].sum(axis=0) for z in ZONES]) + leak
     inflow *= 1.0 + rng.normal(0.0, 0.005, inflow.shape)
     inlet_idx = np.floor(np.cumsum(inflow, axis=1)).astype(np.int64)

@@ -126,7 +126,8 @@ def test_device_leak_flag_is_not_confirmed_by_spread_daily_volumes() -> None:
     )
     data = EngineInput(pl.concat([daily, inlet]), _meters([1]), T0 + timedelta(days=14), BOUNDARY, flag)
     out = run_detectors(data, only=["device_alarms"])
-    assert out.height == 1 and '"unconfirmed"' in out["evidence"][0] and out["confidence"][0] < 0.5
+    # a daily meter's flag is judged by its daily use, which did not rise
+    assert out.height == 1 and '"unsupported"' in out["evidence"][0] and out["confidence"][0] < 0.5
 
 
 def test_hourly_readings_a_little_off_the_hour_stay_on_their_boundaries() -> None:

@@ -90,6 +90,7 @@ READINGS = FrameSchema(
         "index_l": Column(pl.Int64(), "L", "cumulative forward register"),
         "flow_lph": Column(pl.Float64(), "L/h", "instantaneous flow, if the source gives it", True, False),
         "backflow_l": Column(pl.Int64(), "L", "cumulative reverse register, if the meter has one", True, False),
+        "restart": Column(pl.Boolean(), "", "the register restarted here (new meter, reset)", True, False),
     },
 )
 
@@ -145,7 +146,7 @@ def validate(frame: pl.DataFrame, schema: FrameSchema) -> pl.DataFrame:
     >>> from datetime import datetime, UTC
     >>> ok = pl.DataFrame({"meter_id": [1], "observed_at": [datetime(2025, 1, 1, tzinfo=UTC)], "index_l": [10]})
     >>> validate(ok, READINGS).columns
-    ['meter_id', 'observed_at', 'index_l', 'flow_lph', 'backflow_l']
+    ['meter_id', 'observed_at', 'index_l', 'flow_lph', 'backflow_l', 'restart']
     >>> validate(ok.with_columns(pl.col("index_l").cast(pl.Float64)), READINGS)
     Traceback (most recent call last):
     ...

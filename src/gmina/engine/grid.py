@@ -12,7 +12,9 @@ An hour's volume is the index difference across it. Nothing is invented:
   ``interpolated`` (the total is known, its timing is not);
 * an hour before a meter's first or after its last reading is unknown (``NaN``);
 * a negative difference is kept (evidence of rollback or reverse flow), except a register rollover: the index
-  fell from the upper to the lower half of ``register_capacity_l``, which adds the capacity (flagged ``rollover``).
+  fell from the upper to the lower half of ``register_capacity_l``, which adds the capacity (flagged ``rollover``);
+* the interval that ends at a reading marked ``restart`` (a new meter on the same register id, a reset) is
+  unknown: the difference across a restart is not consumption.
 """
 
 from __future__ import annotations
@@ -146,7 +148,28 @@ def build_grid(
         writer.write_time_ordered(*columns)
     else:
         writer.write_unsorted(*columns)
+    if readings["restart"].any():
+        _forget_restarts(readings, writer, as_of_us)
     return HourlyGrid(meter_ids, start_us, writer.volume, writer.interp, writer.roll, writer.last_seen, writer.backflow)
+
+
+def _forget_restarts(readings: pl.DataFrame, writer: _GridWriter, as_of_us: int) -> None:
+    """Make unknown the hours between each restart reading's boundary and the boundary of the reading before it."""
+    r = (
+        readings.select("meter_id", pl.col("observed_at").cast(pl.Int64).alias("t"), pl.col("restart").fill_null(False))
+        .filter(pl.col("t") <= as_of_us)
+        .sort("meter_id", "t")
+        .with_columns(pl.col("t").shift(1).over("meter_id").alias("before"))
+        .filter(pl.col("restart"))
+    )
+    rows = _grid_rows(writer.meter_ids, r["meter_id"].to_numpy())
+    b1 = np.clip(writer.boundary(r["t"].to_numpy()), 0, writer.n_hours)
+    b0 = np.clip(writer.boundary(r["before"].fill_null(writer.start_us).to_numpy()), 0, writer.n_hours)
+    for row, lo, hi in zip(rows.tolist(), b0.tolist(), b1.tolist(), strict=True):
+        if row >= 0 and hi > lo:
+            writer.volume[row, lo:hi] = np.nan
+            writer.interp[row, lo:hi] = False
+            writer.roll[row, lo:hi] = False
 
 
 def _us(t: datetime) -> int:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from typing import cast
 
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["daily_sums", "mad_sigma", "nanmedian", "runs"]
+__all__ = ["LevelShift", "daily_sums", "level_shift", "mad_sigma", "nanmedian", "runs"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -137,3 +138,51 @@ def daily_sums(volume: F64, day: I64, min_hours: int = 20) -> F64:
     sums = np.where(known, volume, 0.0) @ onehot
     counts = known.astype(np.float64) @ onehot
     return np.where(counts >= min_hours, sums, np.nan)
+
+
+@dataclass(frozen=True)
+class LevelShift:
+    """The best upward level shift of a series: it starts at ``start`` (an index into the series), the values from
+    there have a median ``excess`` above the ``reference`` (the median of up to ``reference_len`` values before it),
+    ``score`` standard errors of the reference's robust spread ``sigma``."""
+
+    start: int
+    reference: float
+    sigma: float
+    excess: float
+    score: float
+
+
+def level_shift(
+    x: F64, *, reference_len: int, min_reference: int, min_after: int, min_sigma: float
+) -> LevelShift | None:
+    """The upward level shift of ``x`` (NaN skipped) with the highest score, or ``None`` when too short.
+
+    Every split with at least ``min_reference`` known values before and ``min_after`` after is tried; the score is
+    ``(median after − median reference) / (σ · √(1/n_after + 1/n_reference))`` with ``σ = max(min_sigma, MAD σ)``.
+    The shift starts at the first value from the best split on that is at least half the excess above the reference.
+
+    >>> x = np.r_[np.zeros(10), np.full(4, 5.0)] + np.tile([0.1, -0.1], 7)
+    >>> s = level_shift(x, reference_len=14, min_reference=5, min_after=2, min_sigma=0.5)
+    >>> s.start, round(s.excess, 1)
+    (10, 5.0)
+    """
+    valid = np.flatnonzero(~np.isnan(x))
+    if valid.size < min_reference + min_after:
+        return None
+    best: LevelShift | None = None
+    for i in range(min_reference, valid.size - min_after + 1):
+        ref = x[valid[max(0, i - reference_len) : i]]
+        after = x[valid[i:]]
+        base = float(np.median(ref))
+        sigma = max(min_sigma, float(mad_sigma(ref)))
+        excess = float(np.median(after)) - base
+        score = excess / (sigma * float(np.sqrt(1.0 / after.size + 1.0 / ref.size)))
+        if best is None or score > best.score:
+            best = LevelShift(int(valid[i]), base, sigma, excess, score)
+    if best is not None and best.excess > 0:  # a median tolerates a few low values: start where the rise is
+        rising = valid[(valid >= best.start) & (x[valid] >= best.reference + 0.5 * best.excess)]
+        if rising.size:
+            excess = float(np.median(x[valid[valid >= rising[0]]])) - best.reference
+            best = LevelShift(int(rising[0]), best.reference, best.sigma, excess, best.score)
+    return best

@@ -100,7 +100,8 @@ def _night_matrix(data: EngineInput, night_hours: tuple[int, ...], min_hours: in
 
 @dataclass(frozen=True, eq=False)
 class ReadingPairs:
-    """Consecutive readings of each grid meter, sorted by meter and time (arrays of one length, one per pair)."""
+    """Consecutive readings of each grid meter, sorted by meter and time (arrays of one length, one per pair; none
+    across a register restart)."""
 
     row: I64
     """Grid row of the meter."""
@@ -127,13 +128,16 @@ def _reading_pairs(data: EngineInput) -> ReadingPairs:
     g = data.grid
     end_us = g.start_us + g.n_hours * HOUR_US
     r = data.readings.select(
-        "meter_id", pl.col("observed_at").cast(pl.Int64).alias("t"), pl.col("index_l").cast(pl.Float64)
+        "meter_id",
+        pl.col("observed_at").cast(pl.Int64).alias("t"),
+        pl.col("index_l").cast(pl.Float64),
+        pl.col("restart").fill_null(False),
     ).filter((pl.col("t") >= g.start_us) & (pl.col("t") <= end_us))
     r = r.filter(pl.col("meter_id").is_in(g.meter_ids.tolist())).sort("meter_id", "t")
     mid = r["meter_id"].to_numpy()
     t = r["t"].to_numpy()
     idx = r["index_l"].to_numpy()
-    same = (mid[1:] == mid[:-1]) & (t[1:] > t[:-1])
+    same = (mid[1:] == mid[:-1]) & (t[1:] > t[:-1]) & ~r["restart"].to_numpy()[1:]
     row = np.searchsorted(g.meter_ids, mid[1:][same]).astype(np.int64)
     return ReadingPairs(row, t[:-1][same], t[1:][same], idx[:-1][same], idx[1:][same])
 

@@ -36,6 +36,7 @@ from gmina.consortium.models import Member, Role
 from gmina.engine import ALERT_FAMILY, AlertClass, EngineInput, fuse, run_detectors
 from gmina.water.models import Alert, DetectionRun, DeviceEvent, Meter, Reading, ZoneBoundaryMeter
 from gmina.water.models.alerts import AlertStatus, Resolution, Severity
+from gmina.water.models.choices import ReadType
 
 WINDOW = timedelta(days=60)
 MIN_CONFIDENCE = 0.5
@@ -88,7 +89,10 @@ def load_frames(member_id: int, start: datetime, as_of: datetime, zones: Collect
         chosen = meter_qs.values("pk")
         reading_qs = reading_qs.filter(meter_id__in=chosen)
         event_qs = event_qs.filter(meter_id__in=chosen)
-    readings = list(reading_qs.values_list("meter_id", "observed_at", "index_l", "flow_lph", "backflow_l"))
+    readings = [
+        (*row[:5], row[5] == ReadType.INITIAL)
+        for row in reading_qs.values_list("meter_id", "observed_at", "index_l", "flow_lph", "backflow_l", "read_type")
+    ]
     boundary = list(boundary_qs.values_list("zone_id", "meter_id", "direction"))
     events = list(
         event_qs.filter(Q(ended_at__isnull=True) | Q(ended_at__gte=start)).values_list(
@@ -105,6 +109,7 @@ def load_frames(member_id: int, start: datetime, as_of: datetime, zones: Collect
                 "index_l": pl.Int64,
                 "flow_lph": pl.Float64,
                 "backflow_l": pl.Int64,
+                "restart": pl.Boolean,
             },
             orient="row",
         ),

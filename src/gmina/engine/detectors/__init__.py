@@ -1,6 +1,7 @@
 """The registered detectors. Importing this package registers every one of them (see ``gmina.engine.base``)."""
 
 from gmina.engine.detectors import (
+    bypass,
     comm_loss,
     customer_burst,
     customer_leak,
@@ -13,6 +14,7 @@ from gmina.engine.detectors import (
 )
 
 __all__ = [
+    "bypass",
     "comm_loss",
     "customer_burst",
     "customer_leak",

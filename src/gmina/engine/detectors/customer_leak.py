@@ -10,14 +10,18 @@ resolve hours (their hour is read at both ends):
 * a **steady** flow night: at least ``steady_hours`` of the night hours lie within ``steady_tol_l`` (or
   ``steady_rel`` of the level) of that minimum — a leak's signature; occasional night use breaks it, a leak
   does not;
-* one steady flow night raises a case (confidence 0.6), two flow nights in a row 0.75, three or more up to 0.9.
-  A single unsteady flow night is evidence only (0.35): someone was up at night.
+* the latest usable night and the run of nights before it at about its level (a leak keeps its rate) are judged
+  against the meter's nights before the run: three flow nights raise a case (0.75, rising), two 0.75 (for a leak
+  rate of at least ``low_rate_lph``: below it, register noise, three are needed), one night 0.6 if every night hour
+  sits at the minimum or it is steady at ``steady_rate_lph`` or more. A single unsteady flow night is evidence only
+  (0.3): someone was up at night. A premise whose earlier nights flowed more often than ``max_busy_share`` (half of
+  it for two nights) is not raised on so little.
 
-The meter must have had at least ``min_baseline_nights`` usable nights before the run, at least half of them still
-(a premise that always draws at night is not judged against zero but against its own minima). A rate of
-``burst_rate_lph`` or more is a burst, left to :mod:`customer_burst`. The onset is the hour after the last hour below
-the leak rate before the first flow night; the case ends at the first later night that is still again.
-Volume: rate × duration.
+The meter must have had at least ``min_baseline_nights`` usable nights before the run (a premise that has flowed at
+night since the window began has nothing to be compared with). A rate of ``burst_rate_lph`` or more is a burst, left
+to :mod:`customer_burst`. The onset is the hour after the last hour below half the leak rate in the two days before
+the first flow night. A leak whose latest night is still again is no longer reported (its alert clears).
+Volume: rate × hours since the onset.
 """
 
 from __future__ import annotations
@@ -118,7 +122,7 @@ class CustomerLeak(DetectorBase[CustomerLeakParams]):
         elif steady_all or (steady[last] and rate >= p.steady_rate_lph):
             confidence = 0.6  # one night, but a leak's signature
         else:
-            confidence = 0.35  # someone was up at night: evidence only
+            confidence = 0.3  # someone was up at night: evidence only
         first_col = int(night_end_col[run[0]]) - len(p.night_hours)
         onset = _onset(g.volume_l[row], g.interpolated[row], first_col, usual + 0.5 * rate)
         return Candidate(

@@ -1,4 +1,27 @@
-"""Device alarms, normalised to alert classes and trusted only as far as the registered data agree."""
+"""Device alarms, normalised to alert classes and trusted only as far as the registered data agree.
+
+Each device event becomes a candidate of the class its code claims (``ALARM_CLASS``), with a verdict from the data
+over the event's interval (``first_seen`` to ``ended_at`` or ``as_of``) that sets its confidence:
+
+* ``confirmed`` (0.9) — the data show what the alarm claims;
+* ``unconfirmed`` (0.45) — the data cannot say (no readings, or a code such as ``battery_low``);
+* ``unsupported`` (0.25) — the data could show it and do not clearly (kept as a weak witness for fusion);
+* ``contradicted`` (0.15) — the data show otherwise (downgraded, kept for the record).
+
+Rules per code:
+
+* ``leak`` — a meter that resolves hours: its nights (local 00:00–05:00) since the alarm have a minimum of at least
+  ``still_l`` two nights running (a leak's signature; heavy use through a day also trips the device's "flow in each
+  of 24 hours" rule); two or more still nights contradict it; a daily meter: the alarm held ``min_leak_days`` and
+  the daily use since rose by ``leak_rise_lpd`` over the two weeks before; a meter already alarming before the
+  window is not judged new;
+* ``burst`` — an hour at ``burst_q3_fraction`` × Q3 or more (a hose filling a pool trips a device's burst rule
+  too: below that the customer-burst detector decides);
+* ``backflow`` — water registered backwards, a growing reverse register, or a forward register that stood still
+  while the premise used to draw (an electronic meter counts reverse flow apart and freezes its forward register);
+* ``tamper_*``, ``removal`` — use fell below ``tamper_drop_ratio`` of the week before;
+* ``no_usage``, ``sensor_error`` — the register stood still (a ``sensor_error`` with movement is unconfirmed).
+"""
 
 from __future__ import annotations
 
@@ -19,6 +42,7 @@ from gmina.engine.base import (
     register,
 )
 from gmina.engine.grid import HOUR_US
+from gmina.engine.views import night_matrix
 from gmina.engine.zone import overload_lph
 
 ALARM_CLASS: dict[str, AlertClass] = {
@@ -38,22 +62,32 @@ ALARM_CLASS: dict[str, AlertClass] = {
 @dataclass(frozen=True)
 class DeviceAlarmParams(BaseParams):
     still_l: float = param(2.0, "L", "an hour registering less than this is still")
+    min_leak_days: float = param(1.0, "d", "a daily meter's leak alarm must hold this long")
+    leak_rise_lpd: float = param(48.0, "L/d", "a daily meter's use must rise this much with a leak alarm")
     burst_q3_fraction: float = param(0.7, "", "a burst flag is confirmed by an hour at or above this × Q3")
     tamper_drop_ratio: float = param(0.5, "", "a tamper flag is confirmed when use falls below this × the week before")
+    min_usual_lpd: float = param(60.0, "L/d", "a standing register is only telling where the premise drew this much")
     confirmed: float = param(0.9, "", "confidence of an active flag the data confirm")
-    unconfirmed: float = param(0.45, "", "confidence of an active flag the data neither confirm nor contradict")
+    unconfirmed: float = param(0.45, "", "confidence of an active flag the data cannot judge")
+    unsupported: float = param(0.25, "", "confidence of a flag the data could confirm and do not")
     contradicted: float = param(0.15, "", "confidence of a flag the data contradict (downgraded)")
     historic_factor: float = param(0.85, "", "multiplier for latched (historic) flags")
 
 
+@dataclass(frozen=True)
+class _Window:
+    """One event's view of its meter: hourly volumes over the event and the week before (NaN unknown)."""
+
+    row: int
+    c0: int
+    c1: int
+    volume: np.ndarray
+    exact: np.ndarray
+    before: np.ndarray
+
+
 @register
 class DeviceAlarms(DetectorBase[DeviceAlarmParams]):
-    """Each device event becomes a candidate of the class its code claims, with a verdict from the hourly data over
-    the event's interval (``first_seen`` to ``ended_at`` or ``as_of``): leak needs a day without a still hour, burst
-    an hour at burst level, backflow a negative hour or reverse-register growth, tamper a fall of use against the
-    week before, no_usage/sensor_error zero use. The verdict sets the confidence: confirmed, unconfirmed (no data),
-    or contradicted (downgraded, kept for the record)."""
-
     name = "device_alarms"
     alert_classes = frozenset(set(ALARM_CLASS.values()))
     params_type = DeviceAlarmParams
@@ -61,23 +95,38 @@ class DeviceAlarms(DetectorBase[DeviceAlarmParams]):
     def run(self, data: EngineInput, params: DeviceAlarmParams, rng: np.random.Generator) -> Sequence[Candidate]:
         g = data.grid
         ev = data.events.filter(pl.col("code").is_in(list(ALARM_CLASS))).with_columns(
-            pl.col("first_seen", "ended_at").cast(pl.Int64)
+            pl.col("first_seen", "last_seen", "ended_at").cast(pl.Int64)
         )
         if ev.is_empty():
             return []
-        q3 = overload_lph(data, 1.0)
         end_us = g.start_us + g.n_hours * HOUR_US
+        earlier = ev.group_by("meter_id", "code").agg(pl.col("first_seen").min().alias("earliest"))
+        first_of = {(int(m), str(c)): int(t) for m, c, t in earlier.rows()}
         out: list[Candidate] = []
-        for mid, code, state, first, ended in ev.select("meter_id", "code", "state", "first_seen", "ended_at").rows():
+        rows = ev.select("meter_id", "code", "state", "first_seen", "last_seen", "ended_at").rows()
+        for mid, code, state, first, last, ended in rows:
             row = g.row(mid)
-            c0 = max(0, (first - g.start_us) // HOUR_US)
-            c1 = min(g.n_hours, -((g.start_us - (ended if ended is not None else end_us)) // HOUR_US))
-            window = g.volume_l[row, c0:c1] if row >= 0 else np.empty(0)
-            read_at_end = ~g.interpolated[row, c0:c1] if row >= 0 else np.empty(0, dtype=np.bool_)
-            before = g.volume_l[row, max(0, c0 - 168) : c0] if row >= 0 else np.empty(0)
-            q3_lph = float(q3[row]) if row >= 0 else np.nan
-            verdict, numbers = _verdict(code, window, read_at_end, before, q3_lph, params, data, row)
-            conf = {"confirmed": params.confirmed, "unconfirmed": params.unconfirmed}.get(verdict, params.contradicted)
+            if row < 0:
+                verdict, numbers = "unconfirmed", dict[str, float]()
+            else:
+                c0 = max(0, (first - g.start_us) // HOUR_US)
+                c1 = min(g.n_hours, -((g.start_us - (ended if ended is not None else end_us)) // HOUR_US))
+                w = _Window(
+                    row,
+                    c0,
+                    c1,
+                    g.volume_l[row, c0:c1],
+                    ~g.interpolated[row, c0:c1] & ~np.isnan(g.volume_l[row, c0:c1]),
+                    g.volume_l[row, max(0, c0 - 168) : c0],
+                )
+                verdict, numbers = _verdict(code, w, data, params, (last - first) / HOUR_US / 24.0)
+                if code == "leak" and first_of[(int(mid), code)] <= g.start_us and verdict == "confirmed":
+                    verdict = "unconfirmed"  # alarming since before the window: nothing to compare with
+            conf = {
+                "confirmed": params.confirmed,
+                "unconfirmed": params.unconfirmed,
+                "unsupported": params.unsupported,
+            }.get(verdict, params.contradicted)
             if state == "historic":
                 conf *= params.historic_factor
             lost = numbers.pop("lost_l", 0.0)
@@ -97,42 +146,31 @@ class DeviceAlarms(DetectorBase[DeviceAlarmParams]):
 
 
 def _verdict(
-    code: str,
-    w: np.ndarray,
-    read_at_end: np.ndarray,
-    before: np.ndarray,
-    q3_lph: float,
-    p: DeviceAlarmParams,
-    data: EngineInput,
-    row: int,
+    code: str, w: _Window, data: EngineInput, p: DeviceAlarmParams, days: float
 ) -> tuple[str, dict[str, float]]:
-    known = w[~np.isnan(w)]
+    known = w.volume[~np.isnan(w.volume)]
     if known.size == 0:
         return "unconfirmed", {}
     if code == "leak":
-        # only hours read at their own ends can show a still hour; a gap's evenly spread volume never does
-        exact = w[~np.isnan(w) & read_at_end]
-        if exact.size == 0:
-            return "unconfirmed", {}
-        tail = exact[-24:]
-        rate = float(tail.min())
-        verdict = "confirmed" if tail.size >= 12 and rate >= p.still_l else "contradicted"
-        return verdict, {"min_hourly_l": rate, "lost_l": rate * known.size if verdict == "confirmed" else 0.0}
+        return _leak(w, data, p, days)
     if code == "burst":
+        q3 = float(overload_lph(data, 1.0)[w.row])
         peak = float(known.max())
-        return ("confirmed" if peak >= p.burst_q3_fraction * q3_lph else "contradicted"), {"max_hourly_l": peak}
+        return ("confirmed" if peak >= p.burst_q3_fraction * q3 else "contradicted"), {"max_hourly_l": peak}
     if code == "backflow":
         neg = float(-known[known < -0.5].sum())
         bf = data.grid.backflow_l
-        growth = float(np.nansum(bf[row])) if bf is not None else 0.0
-        return ("confirmed" if neg > 0 or growth > 0 else "contradicted"), {"negative_l": neg, "backflow_l": growth}
+        growth = float(np.nansum(bf[w.row, w.c0 : w.c1])) if bf is not None else 0.0
+        standing = _standing(known, w.before, p)
+        numbers = {"negative_l": neg, "backflow_l": growth, "registered_l": float(np.abs(known).sum())}
+        return ("confirmed" if neg > 0 or growth > 0 or standing else "contradicted"), numbers
     if code in ("no_usage", "sensor_error"):
         total = float(np.abs(known).sum())
-        if code == "sensor_error" and total > 0:
+        if code == "sensor_error" and total > 0.5:
             return "unconfirmed", {"registered_l": total}
         return ("confirmed" if total <= 0.5 else "contradicted"), {"registered_l": total}
     if code in ("tamper_magnet", "tamper_other", "removal"):
-        b = before[~np.isnan(before)]
+        b = w.before[~np.isnan(w.before)]
         if b.size < 24:
             return "unconfirmed", {}
         rate_before, rate_now = float(b.mean()), float(known.mean())
@@ -144,3 +182,40 @@ def _verdict(
             "lost_l": lost,
         }
     return "unconfirmed", {}  # battery_low: the data cannot say
+
+
+def _standing(known: np.ndarray, before: np.ndarray, p: DeviceAlarmParams) -> bool:
+    """The register stood still for at least six known hours where the premise drew ``min_usual_lpd`` before."""
+    b = before[~np.isnan(before)]
+    return known.size >= 6 and float(np.abs(known).sum()) <= 0.5 and b.size >= 24 and b.mean() * 24 >= p.min_usual_lpd
+
+
+def _leak(w: _Window, data: EngineInput, p: DeviceAlarmParams, days: float) -> tuple[str, dict[str, float]]:
+    nm = night_matrix(data, (0, 1, 2, 3, 4), 4)
+    g = data.grid
+    if nm.resolved[w.row]:
+        nights = np.flatnonzero((nm.night_end_col > w.c0 - 24) & (nm.night_end_col <= w.c1))
+        mins = nm.minimum[w.row, nights]
+        mins = mins[~np.isnan(mins)]
+        if mins.size == 0:
+            return "unconfirmed", {}
+        flowing = mins >= p.still_l
+        two = bool((flowing[1:] & flowing[:-1]).any())
+        rate = float(mins[-2:].min()) if two else 0.0
+        hours = int(w.exact.sum())
+        verdict = "confirmed" if two else "contradicted" if mins.size >= 2 and not flowing.any() else "unsupported"
+        return verdict, {
+            "night_min_l": float(mins[-1]),
+            "lost_l": rate * hours,
+        }
+    # daily resolution: the alarm must hold and the use rise against the two weeks before
+    if days < p.min_leak_days:
+        return "unconfirmed", {"alarm_days": days}
+    before = g.volume_l[w.row, max(0, w.c0 - 24 * 15) : max(0, w.c0 - 24)]
+    since = g.volume_l[w.row, max(0, w.c0 - 24) : w.c1]
+    b, s = before[~np.isnan(before)], since[~np.isnan(since)]
+    if b.size < 24 * 7 or s.size < 24:
+        return "unconfirmed", {"alarm_days": days}
+    rise = (float(s.mean()) - float(b.mean())) * 24.0
+    verdict = "confirmed" if rise >= p.leak_rise_lpd else "unsupported"
+    return verdict, {"alarm_days": days, "rise_lpd": rise, "lost_l": max(0.0, rise) / 24.0 * s.size}

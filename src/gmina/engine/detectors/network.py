@@ -1,13 +1,24 @@
-"""Network leaks and bursts in a zone, from its unexplained flow (inlet minus registered customer use).
+"""Network leaks and bursts in a zone, from its unexplained flow (inflow less the shaped customer consumption).
 
-* **burst** (abrupt): an hour whose unexplained flow steps above the median of the previous ``baseline_h`` hours by
-  ``max(min_burst_lph, burst_sigmas × robust sd)``, beyond the zone's uncertainty band. One hour of data suffices;
-  confidence rises as later hours confirm the step. A step that reverts within ``transient_h`` is dropped.
-* **leak** (incipient, growing): minimum night flow of the unexplained series (mean over ``night_hours``, local
-  Europe/Warsaw) against the first ``reference_nights`` nights of the window; a one-sided CUSUM change point with
-  drift ``cusum_k`` σ and threshold ``cusum_h`` σ over the nights after the reference (a reference night is normal
-  by definition; early in a window, while the reference is still forming, nothing is scanned). A change that a
-  burst step explains is left to the burst.
+The series is :func:`gmina.engine.balance.shaped_balance`'s ``unexplained_l``: what flowed into the zone and no
+customer meter accounts for, hour by hour, with coarse meters spread by the zone's demand shape.
+
+* **burst** (abrupt): each hour's unexplained flow against its expected value — the median of the same hour of
+  the week over the ``weeks`` before when two of them are known, else of the same hour on the ``days`` before —
+  gives an excess ``e`` (from the ``days``-th day of the window on); its scale ``σ`` is the robust spread of ``e``
+  over the window (night, morning, day and evening hours apart, the latest ``fresh_h`` hours left out). A burst
+  *steps*: an hour whose excess is ``max(min_burst_lph, run_sigmas·σ)`` above the median excess of the
+  ``step_window_h`` hours before it starts a run (a leak growing for days never steps), which lasts while the excess
+  stays half a step above that level (dips of up to ``max_dip_h`` hours bridged). A run whose mean step is
+  ``burst_sigmas`` standard errors above zero is a burst; a single hour ``one_hour_sigmas`` above raises on its own
+  (confidence 0.6); a longer run is surer. A run that a customer meter's unusual day explains (``lump_explains``)
+  is left out: water a daily meter counted on that day is not lost.
+* **leak** (incipient, growing): the mean unexplained flow of each night (local ``night_hours``); the night at which
+  the nights after it are highest above the ``reference_nights`` before it (a change point, in standard errors of
+  the reference nights' spread) starts a leak when the score reaches ``leak_score`` and the excess ``min_leak_lph``,
+  and the last ``confirm_nights`` nights are all above the reference. The reference stays before the onset, so a
+  leak stays reported while it runs. A leak that a burst explains (it began within a day of a burst's start) is the
+  burst, unless that step has run for more than ``max_burst_h``: nobody repaired it, it leaks.
 """
 
 from __future__ import annotations
@@ -16,8 +27,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
+from gmina.engine.balance import ShapedBalance, shaped_balance
 from gmina.engine.base import (
     AlertClass,
     BaseParams,
@@ -28,23 +39,34 @@ from gmina.engine.base import (
     param,
     register,
 )
-from gmina.engine.grid import HOUR_US
-from gmina.engine.series import mad_sigma, nanmedian
+from gmina.engine.grid import HOUR_US, HourlyGrid
+from gmina.engine.series import level_shift, mad_sigma, nanmedian
+
+SIGMA_BLOCKS = (6, 10, 18)
+"""Local hours at which the noise scale changes: night (0–5), morning peak (6–9), day (10–17), evening (18–23)."""
 
 
 @dataclass(frozen=True)
 class NetworkParams(BaseParams):
-    baseline_h: int = param(72, "h", "hours before an hour that define its baseline (burst step)")
-    min_burst_lph: float = param(500.0, "L/h", "smallest step in unexplained flow called a burst")
-    burst_sigmas: float = param(8.0, "", "step threshold in robust standard deviations of the baseline hours")
-    transient_h: int = param(3, "h", "a step whose median over this many following hours falls back is dropped")
-    night_hours: tuple[int, ...] = param((2, 3), "h (local)", "local hours of day (start) forming the night window")
-    reference_nights: int = param(7, "night", "first nights of the window forming the reference night flow")
-    min_sigma_lph: float = param(5.0, "L/h", "floor of the night-flow standard deviation")
-    cusum_k: float = param(0.5, "σ", "CUSUM drift allowance")
-    cusum_h: float = param(5.0, "σ", "CUSUM alarm threshold")
-    min_leak_lph: float = param(30.0, "L/h", "smallest night-flow excess called a leak")
-    burst_explains: float = param(0.6, "", "a leak whose excess is at least this fraction a burst step is the burst")
+    days: int = param(7, "d", "same hours on this many days before form the expected flow (first weeks)")
+    weeks: int = param(3, "week", "same hours of the week on this many weeks before form the expected flow")
+    fresh_h: int = param(48, "h", "latest hours left out of the noise estimate (an event may be under way)")
+    min_sigma_lph: float = param(30.0, "L/h", "floor of the hourly noise scale")
+    min_burst_lph: float = param(300.0, "L/h", "smallest step in unexplained flow called a burst")
+    run_sigmas: float = param(1.5, "σ", "an hour belongs to a burst run when its excess is at least this")
+    burst_sigmas: float = param(10.0, "σ", "a run's mean excess must be this many standard errors above zero")
+    one_hour_sigmas: float = param(7.0, "σ", "a single hour's excess that raises on its own")
+    max_dip_h: int = param(2, "h", "hours below half a step bridged within a burst")
+    step_window_h: int = param(24, "h", "hours before an hour whose median excess is the level a burst steps from")
+    lump_explains: float = param(0.5, "", "share of a run's excess volume a customer meter's unusual day may explain")
+    night_hours: tuple[int, ...] = param((1, 2, 3, 4), "h (local)", "local hours of day (start) of the night")
+    reference_nights: int = param(14, "night", "nights before a change point forming its reference")
+    min_reference_nights: int = param(6, "night", "reference nights needed")
+    min_night_sigma_lph: float = param(10.0, "L/h", "floor of the night-flow noise scale")
+    leak_score: float = param(5.0, "σ", "change-point score (standard errors) that starts a leak")
+    min_leak_lph: float = param(50.0, "L/h", "smallest night-flow excess called a leak")
+    confirm_nights: int = param(2, "night", "latest nights that must all be above the reference")
+    max_burst_h: int = param(72, "h", "a step still running after this long is a leak too (it is not repaired)")
 
 
 @register
@@ -54,140 +76,198 @@ class NetworkLeaksAndBursts(DetectorBase[NetworkParams]):
     params_type = NetworkParams
 
     def run(self, data: EngineInput, params: NetworkParams, rng: np.random.Generator) -> Sequence[Candidate]:
-        zb = data.zone_balance
+        sb = shaped_balance(data)
         out: list[Candidate] = []
-        for z, zone_id in enumerate(zb.zone_ids.tolist()):
-            bursts = _bursts(zb.unexplained_l[z], zb.uncertainty_l[z], params)
-            for col, step, end, confirmed in bursts:
-                out.append(self._burst(data, zone_id, z, col, step, end, confirmed, params))
-            leak = self._leak(data, zone_id, z, bursts, params)
+        for z in range(sb.zone_ids.size):
+            bursts = _bursts(data, sb, z, params)
+            out += bursts
+            leak = _leak(data, sb, z, bursts, params)
             if leak is not None:
                 out.append(leak)
         return out
 
-    def _burst(
-        self,
-        data: EngineInput,
-        zone_id: int,
-        z: int,
-        col: int,
-        step: float,
-        end: int | None,
-        confirmed: int,
-        p: NetworkParams,
-    ) -> Candidate:
-        g, r = data.grid, data.zone_balance.unexplained_l[z]
-        stop = g.n_hours if end is None else end
-        pre = float(nanmedian(r[max(0, col - p.baseline_h) : col]))
-        lost = float(np.nansum(np.clip(r[col:stop] - pre, 0.0, None)))
-        return Candidate(
-            AlertClass.NETWORK_BURST,
-            LocationKind.ZONE,
-            zone_id,
-            g.start_us + col * HOUR_US,
-            None if end is None else g.start_us + end * HOUR_US,
-            min(0.95, 0.6 + 0.12 * confirmed),
-            lost,
-            {
-                "step_lph": step,
-                "baseline_lph": pre,
-                "confirming_hours": confirmed,
-                "series_l": r[max(0, col - 6) : col + 18],
-            },
-        )
 
-    def _leak(
-        self,
-        data: EngineInput,
-        zone_id: int,
-        z: int,
-        bursts: list[tuple[int, float, int | None, int]],
-        p: NetworkParams,
-    ) -> Candidate | None:
-        g, r = data.grid, data.zone_balance.unexplained_l[z]
-        night = np.isin(g.local_hour, p.night_hours)
-        days = g.local_day[night]
-        if days.size == 0:
-            return None
-        n_days = int(g.local_day.max()) + 1
-        sums = np.bincount(days, weights=np.nan_to_num(r[night]), minlength=n_days)
-        counts = np.bincount(days, weights=(~np.isnan(r[night])).astype(float), minlength=n_days)
-        x = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
-        ref = x[~np.isnan(x)][: p.reference_nights]
-        if ref.size < min(3, p.reference_nights):
-            return None
-        base, sigma = float(np.median(ref)), max(p.min_sigma_lph, float(mad_sigma(ref)))
-        first = int(np.flatnonzero(~np.isnan(x))[ref.size - 1]) + 1  # the reference nights are not scanned
-        s, last_zero, alarm = 0.0, first - 1, -1
-        for d in range(first, n_days):
-            if np.isnan(x[d]):
-                continue
-            s = max(0.0, s + x[d] - base - p.cusum_k * sigma)
-            if s == 0.0:
-                last_zero = d
-            elif s > p.cusum_h * sigma and x[d] - base >= p.min_leak_lph:
-                alarm = d
-                break
-        if alarm < 0:
-            return None
-        onset_day = last_zero + 1
-        onset_col = int(np.flatnonzero(g.local_day == onset_day)[0])
-        alarm_col = int(np.flatnonzero(g.local_day == alarm)[-1])
-        excess = float(x[alarm] - base)
-        for col, step, _, _ in bursts:
-            if onset_col - 24 <= col <= alarm_col and step >= p.burst_explains * excess:
-                return None
-        tail = x[alarm:][~np.isnan(x[alarm:])]
-        ongoing = bool(tail[-1] - base >= p.min_leak_lph / 2)
-        since = x[onset_day:]
-        known = since[~np.isnan(since)]
-        slope = float(np.polyfit(np.arange(known.size), known, 1)[0]) if known.size >= 3 else float("nan")
-        return Candidate(
-            AlertClass.NETWORK_LEAK,
-            LocationKind.ZONE,
-            zone_id,
-            g.start_us + onset_col * HOUR_US,
-            None if ongoing else g.start_us + g.n_hours * HOUR_US,
-            min(0.95, 0.6 + 0.35 * min(1.0, excess / (4 * p.min_leak_lph))),
-            float(np.nansum(np.clip(since - base, 0.0, None)) * 24.0),
-            {
-                "reference_night_lph": base,
-                "sigma_lph": sigma,
-                "night_excess_lph": excess,
-                "latest_night_excess_lph": float(tail[-1] - base),
-                "trend_lph_per_day": slope,
-                "nightly_lph": x[max(0, onset_day - 3) : onset_day + 14],
-            },
-        )
+def expected_flow(u: np.ndarray, days: int, weeks: int) -> np.ndarray:
+    """Each hour's expected value from the same hours before it: of the week (two or more of ``weeks`` known), else
+    of the day (``days``).
+
+    >>> u = np.tile(np.arange(24.0), 10)
+    >>> bool(np.allclose(expected_flow(u, 7, 3)[24:], u[24:]))
+    True
+    """
+    h = u.size
+    by_day = np.full((days, h), np.nan)
+    for k in range(1, days + 1):
+        by_day[k - 1, 24 * k :] = u[: h - 24 * k] if h > 24 * k else np.nan
+    by_week = np.full((weeks, h), np.nan)
+    for k in range(1, weeks + 1):
+        by_week[k - 1, 168 * k :] = u[: h - 168 * k] if h > 168 * k else np.nan
+    week_known = (~np.isnan(by_week)).sum(axis=0) >= 2
+    return np.where(week_known, nanmedian(by_week, axis=0), nanmedian(by_day, axis=0))
 
 
-def _bursts(r: np.ndarray, band: np.ndarray, p: NetworkParams) -> list[tuple[int, float, int | None, int]]:
-    """Steps in one zone's unexplained series: ``(column, step L/h, end column or None, confirming hours)``."""
-    h, w = r.size, p.baseline_h
-    if h <= w:
+def _excess(data: EngineInput, sb: ShapedBalance, z: int, p: NetworkParams) -> tuple[np.ndarray, np.ndarray]:
+    """``(e, σ)`` per hour: the excess over the expected flow and its noise scale (night and day hours apart); the
+    first ``days`` of the window, with no history to expect from, are NaN."""
+    u = sb.unexplained_l[z]
+    e = u - expected_flow(u, p.days, p.weeks)
+    e[: 24 * p.days] = np.nan
+    past = np.arange(e.size) < e.size - p.fresh_h
+    sigma = np.empty(e.size)
+    block = np.searchsorted(np.array(SIGMA_BLOCKS), data.grid.local_hour, side="right")
+    for b in np.unique(block).tolist():
+        part = block == b
+        s = float(np.nan_to_num(mad_sigma(e[part & past]), nan=0.0))
+        sigma[part] = max(p.min_sigma_lph, s)
+    return e, sigma
+
+
+def _bursts(data: EngineInput, sb: ShapedBalance, z: int, p: NetworkParams) -> list[Candidate]:
+    g = data.grid
+    e, sigma = _excess(data, sb, z, p)
+    if np.isnan(e).all():
         return []
-    windows = sliding_window_view(r, w)[:-1]  # windows[i] = r[i : i + w], the baseline of column i + w
-    base = nanmedian(windows, axis=1)
-    sigma = mad_sigma(windows, axis=1)
-    thr = np.maximum(p.min_burst_lph, p.burst_sigmas * np.nan_to_num(sigma, nan=np.inf))
-    e = r[w:] - base
-    with np.errstate(invalid="ignore"):
-        hit = (e >= thr) & (band[w:] < 0.5 * e)
-    out: list[tuple[int, float, int | None, int]] = []
-    i = 0
-    cols = np.flatnonzero(hit)
-    while i < cols.size:
-        col = int(cols[i]) + w
-        pre, t = float(base[cols[i]]), float(thr[cols[i]])
-        post = r[col : col + 24] - pre
-        if post.size >= p.transient_h + 1 and float(nanmedian(post[1 : p.transient_h + 1])) < 0.5 * t:
-            i += 1
-            continue
-        level = r[col:] - pre
-        below = np.flatnonzero(np.convolve(level < 0.3 * t, np.ones(6), mode="valid") == 6)
-        end = col + int(below[0]) if below.size else None
-        confirmed = int((post >= 0.5 * t).sum()) - 1
-        out.append((col, float(nanmedian(post[: min(post.size, 6)])), end, confirmed))
-        nxt = (end if end is not None else h) + w
-        i = int(np.searchsorted(cols, nxt - w))
+    # the level just before each hour: a burst is a step from it (a leak growing for days is not)
+    pre = _trailing_median(e, p.step_window_h)
+    d = e - pre
+    step = np.maximum(p.min_burst_lph, p.run_sigmas * sigma)
+    high = np.nan_to_num(d, nan=-np.inf) >= step
+    out: list[Candidate] = []
+    t = 0
+    while t < e.size:
+        hits = np.flatnonzero(high[t:])
+        if hits.size == 0:
+            break
+        start = t + int(hits[0])
+        level = float(pre[start])
+        # the run lasts while the excess stays at least half a step above the level before it
+        above = np.nan_to_num(e[start:] - level, nan=np.inf) >= 0.5 * step[start:]
+        below = _first_run(~above, p.max_dip_h + 1)
+        end = start + (below if below >= 0 else above.size)
+        cand = _burst(g, sb, z, e, sigma, level, start, end, p)
+        if cand is not None:
+            out.append(cand)
+        t = max(end, start + 1)
     return out
+
+
+def _burst(
+    g: HourlyGrid, sb: ShapedBalance, z: int, e: np.ndarray, sigma: np.ndarray, level: float, start: int, end: int,
+    p: NetworkParams,
+) -> Candidate | None:  # fmt: skip
+    ex, sg = e[start:end] - level, sigma[start:end]
+    n = int((~np.isnan(ex)).sum())
+    if n == 0:
+        return None
+    mean = float(np.nanmean(ex))
+    score = mean / float(np.sqrt(np.nanmean(sg**2) / n))
+    if mean < p.min_burst_lph or (score < p.burst_sigmas and not (n == 1 and score >= p.one_hour_sigmas)):
+        return None
+    volume = float(np.nansum(np.clip(ex, 0.0, None)))
+    lump = float(sb.lump_l[z, start:end].sum())
+    if lump >= p.lump_explains * volume:
+        return None
+    ongoing = end >= g.n_hours
+    return Candidate(
+        AlertClass.NETWORK_BURST,
+        LocationKind.ZONE,
+        int(sb.zone_ids[z]),
+        g.start_us + start * HOUR_US,
+        None if ongoing else g.start_us + end * HOUR_US,
+        min(0.95, 0.6 + 0.05 * (n - 1) + 0.02 * (score - p.burst_sigmas)),
+        volume,
+        {
+            "step_lph": mean,
+            "level_before_lph": level,
+            "sigma_lph": float(np.nanmean(sg)),
+            "score": score,
+            "hours": n,
+            "customer_lumps_l": lump,
+            "excess_l": ex[:24],
+        },
+    )
+
+
+def _trailing_median(x: np.ndarray, w: int) -> np.ndarray:
+    """Median of the ``w`` values before each position (NaN skipped; NaN where none).
+
+    >>> _trailing_median(np.array([1.0, 2.0, 3.0, 10.0]), 2).tolist()
+    [nan, 1.0, 1.5, 2.5]
+    """
+    stack = np.full((w, x.size), np.nan)
+    for k in range(1, w + 1):
+        stack[k - 1, k:] = x[:-k]
+    return nanmedian(stack, axis=0)
+
+
+def _first_run(cond: np.ndarray, length: int) -> int:
+    """Index of the first run of ``length`` consecutive ``True`` in ``cond``; -1 when there is none.
+
+    >>> _first_run(np.array([True, False, True, True, True]), 2)
+    2
+    """
+    if cond.size < length:
+        return -1
+    hits = np.flatnonzero(np.convolve(cond.astype(np.int64), np.ones(length, dtype=np.int64), "valid") == length)
+    return int(hits[0]) if hits.size else -1
+
+
+def _nights(data: EngineInput, sb: ShapedBalance, z: int, p: NetworkParams) -> tuple[np.ndarray, np.ndarray]:
+    """``(x, first_col)`` per local day: the mean unexplained flow of its night (NaN: fewer than three hours)."""
+    g = data.grid
+    u = np.where(sb.uncertain[z], np.nan, sb.unexplained_l[z])
+    n_days = int(g.local_day.max()) + 1
+    sel = np.isin(g.local_hour, p.night_hours)
+    day = g.local_day[sel]
+    ok = ~np.isnan(u[sel])
+    sums = np.bincount(day[ok], u[sel][ok], n_days)
+    counts = np.bincount(day[ok], minlength=n_days)
+    x = np.where(counts >= 3, sums / np.maximum(counts, 1), np.nan)
+    cols = np.flatnonzero(sel)
+    first = np.full(n_days, -1, dtype=np.int64)
+    first[day[::-1]] = cols[::-1]  # the last assignment wins: each night's first hour
+    return x, first
+
+
+def _leak(data: EngineInput, sb: ShapedBalance, z: int, bursts: list[Candidate], p: NetworkParams) -> Candidate | None:
+    g = data.grid
+    x, first_col = _nights(data, sb, z, p)
+    shift = level_shift(
+        x,
+        reference_len=p.reference_nights,
+        min_reference=p.min_reference_nights,
+        min_after=p.confirm_nights,
+        min_sigma=p.min_night_sigma_lph,
+    )
+    if shift is None:
+        return None
+    base, sigma, excess, score = shift.reference, shift.sigma, shift.excess, shift.score
+    after = x[shift.start :][~np.isnan(x[shift.start :])]
+    latest = x[~np.isnan(x)][-p.confirm_nights :]
+    if score < p.leak_score or excess < p.min_leak_lph or not bool(np.all(latest >= base + sigma)):
+        return None
+    onset_col = int(first_col[shift.start])
+    end_us = g.start_us + g.n_hours * HOUR_US
+    for b in bursts:
+        lasting = (b.end_us if b.end_us is not None else end_us) - b.start_us > p.max_burst_h * HOUR_US
+        if abs(b.start_us - (g.start_us + onset_col * HOUR_US)) <= 24 * HOUR_US and not lasting:
+            return None  # the burst's step
+    slope = float(np.polyfit(np.arange(after.size), after, 1)[0]) if after.size >= 3 else float("nan")
+    return Candidate(
+        AlertClass.NETWORK_LEAK,
+        LocationKind.ZONE,
+        int(sb.zone_ids[z]),
+        g.start_us + onset_col * HOUR_US,
+        None,
+        min(0.95, 0.6 + 0.05 * (score - p.leak_score) + 0.05 * (after.size - p.confirm_nights)),
+        excess * (g.n_hours - onset_col),
+        {
+            "reference_night_lph": base,
+            "sigma_lph": sigma,
+            "night_excess_lph": excess,
+            "latest_night_excess_lph": float(latest[-1] - base),
+            "score": score,
+            "trend_lph_per_night": slope,
+            "nightly_lph": x[max(0, shift.start - 3) : shift.start + 14],
+        },
+    )

@@ -1,4 +1,14 @@
-"""Reverse flow: a meter installed backwards (the index falls with use) or a growing reverse register."""
+"""Reverse flow: a meter installed backwards (its index counts down with use) or a growing reverse register.
+
+Judged reading by reading: a run of consecutive readings that never rise (by more than ``tolerance_l``) with at
+least ``min_negative`` falls, the falls making up at least ``min_negative_share`` of the readings that moved, is a
+meter counting backwards (a single fall followed by rises is a rollback: the register detector's case). Confidence
+0.7 at two falls, rising with each. A meter with a reverse register (``backflow_l``) whose reverse register grows by
+``min_backflow_l`` within ``window_h`` also has reverse flow (a customer meter: on a zone boundary pipe water may
+flow either way). An electronic meter that detects reverse flow usually
+freezes its forward register and raises a backflow alarm instead: that case is the device-alarm detector's.
+Volume: the water registered backwards.
+"""
 
 from __future__ import annotations
 
@@ -18,71 +28,99 @@ from gmina.engine.base import (
     register,
 )
 from gmina.engine.grid import HOUR_US
+from gmina.engine.views import reading_pairs
 
 
 @dataclass(frozen=True)
 class ReverseFlowParams(BaseParams):
-    window_h: int = param(48, "h", "rolling window over which negative hours are counted")
-    min_negative_hours: int = param(6, "h", "negative hours in the window needed")
-    min_negative_share: float = param(0.7, "", "share of the window's non-zero hours that must be negative")
-    tol_l: float = param(0.5, "L", "an hour registering less than -tol_l is negative")
+    tolerance_l: float = param(1.0, "L", "a reading this far below the one before is a fall; this far above a rise")
+    min_negative: int = param(2, "", "falls needed in a run of readings that never rise")
+    min_negative_share: float = param(0.7, "", "share of the run's moving readings that must be falls")
+    window_h: int = param(48, "h", "window in which a reverse register must grow")
     min_backflow_l: float = param(50.0, "L", "reverse-register growth in the window that counts as reverse flow")
 
 
 @register
 class ReverseFlow(DetectorBase[ReverseFlowParams]):
-    """Within a rolling ``window_h``, at least ``min_negative_hours`` negative hours making up at least
-    ``min_negative_share`` of the non-zero hours (a reversed meter counts use backwards), or the reverse register
-    grows by ``min_backflow_l``. One candidate per meter, from the first negative hour of the first qualifying
-    window; ongoing while the last window still qualifies. Volume: the water registered backwards."""
-
     name = "reverse_flow"
     alert_classes = frozenset({AlertClass.REVERSE_FLOW})
     params_type = ReverseFlowParams
 
     def run(self, data: EngineInput, params: ReverseFlowParams, rng: np.random.Generator) -> Sequence[Candidate]:
+        out = self._counting_down(data, params)
+        if data.grid.backflow_l is not None:
+            out += self._reverse_register(data, params)
+        return out
+
+    def _counting_down(self, data: EngineInput, p: ReverseFlowParams) -> list[Candidate]:
+        pr = reading_pairs(data)
         g = data.grid
-        v = np.where(g.interpolated | g.rollover, np.nan, g.volume_l)
-        with np.errstate(invalid="ignore"):
-            neg = (v < -params.tol_l) & data.customer_rows[:, None]
-            nonzero = np.abs(v) > params.tol_l
-        w = min(params.window_h, g.n_hours)
-        cn = _rolling_count(neg, w)
-        cz = _rolling_count(nonzero, w)
-        hit = (cn >= params.min_negative_hours) & (cn >= params.min_negative_share * np.maximum(cz, 1))
-        if g.backflow_l is not None:
-            bf = np.nan_to_num(g.backflow_l, nan=0.0)
-            cb = np.cumsum(np.pad(bf, ((0, 0), (1, 0))), axis=1)
-            hit |= (cb[:, w:] - cb[:, :-w]) >= params.min_backflow_l
+        d = pr.delta
+        rise = d > p.tolerance_l
+        fall = d < -p.tolerance_l
+        # runs of pairs without a rise, within one meter: segment sums, then a loop over the few that qualify
+        if d.size == 0:
+            return []
+        heads = np.flatnonzero(rise | np.r_[True, pr.row[1:] != pr.row[:-1]])
+        starts = heads + rise[heads]  # a run starts after its rise
+        ends = np.r_[heads[1:], d.size]
+        moving_pair = np.abs(d) > p.tolerance_l
+        n_fall = np.add.reduceat(fall.astype(np.int64), heads)
+        n_moving = np.add.reduceat(moving_pair.astype(np.int64), heads) - rise[heads]
+        ok = (n_fall >= p.min_negative) & (n_fall >= p.min_negative_share * np.maximum(n_moving, 1))
         out: list[Candidate] = []
-        for row in np.flatnonzero(hit.any(axis=1)).tolist():
-            first = int(np.argmax(hit[row]))  # window ending at column first + w - 1
-            cols = np.flatnonzero(neg[row, first : first + w])
-            start = first + (int(cols[0]) if cols.size else 0)
-            ongoing = bool(hit[row, -1])
-            last = int(np.flatnonzero(hit[row])[-1]) + w
-            backwards = -float(np.nansum(np.where(neg[row, start:], v[row, start:], 0.0)))
+        customer = data.customer_rows
+        for lo, hi in zip(starts[ok].tolist(), ends[ok].tolist(), strict=True):
+            f = fall[lo:hi]
+            n_f = int(f.sum())
+            row = int(pr.row[lo])
+            if not customer[row]:
+                continue
+            first = lo + int(np.argmax(f))
+            ongoing = hi == d.size or pr.row[hi] != row
+            backwards = -float(d[lo:hi][f].sum())
+            out.append(
+                Candidate(
+                    AlertClass.REVERSE_FLOW,
+                    LocationKind.METER,
+                    int(g.meter_ids[row]),
+                    int(pr.t0_us[first]),
+                    None if ongoing else int(pr.t1_us[hi - 1]),
+                    min(0.95, 0.7 + 0.05 * (n_f - p.min_negative)),
+                    backwards,
+                    {
+                        "falls": n_f,
+                        "readings": hi - lo,
+                        "registered_backwards_l": backwards,
+                        "deltas_l": d[lo:hi][-12:],
+                    },
+                )
+            )
+        return out
+
+    def _reverse_register(self, data: EngineInput, p: ReverseFlowParams) -> list[Candidate]:
+        g = data.grid
+        assert g.backflow_l is not None
+        bf = np.nan_to_num(g.backflow_l, nan=0.0)
+        w = min(p.window_h, g.n_hours)
+        cb = np.cumsum(np.pad(bf, ((0, 0), (1, 0))), axis=1)
+        hit = (cb[:, w:] - cb[:, :-w]) >= p.min_backflow_l
+        out: list[Candidate] = []
+        for row in np.flatnonzero(hit.any(axis=1) & data.customer_rows).tolist():
+            first = int(np.argmax(hit[row]))
+            grew = np.flatnonzero(bf[row, first : first + w] > 0)
+            start = first + (int(grew[0]) if grew.size else 0)
+            volume = float(bf[row, start:].sum())
             out.append(
                 Candidate(
                     AlertClass.REVERSE_FLOW,
                     LocationKind.METER,
                     int(g.meter_ids[row]),
                     g.start_us + start * HOUR_US,
-                    None if ongoing else g.start_us + last * HOUR_US,
-                    min(0.95, 0.6 + 0.05 * float(cn[row].max() - params.min_negative_hours)),
-                    backwards,
-                    {
-                        "negative_hours_in_window": int(cn[row, first]),
-                        "nonzero_hours_in_window": int(cz[row, first]),
-                        "registered_backwards_l": backwards,
-                        "series_l": v[row, start : start + 24],
-                    },
+                    None if bool(hit[row, -1]) else g.start_us + (int(np.flatnonzero(hit[row])[-1]) + w) * HOUR_US,
+                    0.8,
+                    volume,
+                    {"reverse_register_growth_l": volume, "series_l": bf[row, start : start + 24]},
                 )
             )
         return out
-
-
-def _rolling_count(cond: np.ndarray, w: int) -> np.ndarray:
-    """``(rows, n - w + 1)`` count of True in each window of ``w`` columns."""
-    c = np.cumsum(np.pad(cond, ((0, 0), (1, 0))), axis=1, dtype=np.int32)
-    return c[:, w:] - c[:, :-w]

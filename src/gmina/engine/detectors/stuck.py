@@ -1,4 +1,20 @@
-"""Stopped / stuck meter: zero registration while the premise's usual use and the zone balance say water flows."""
+"""Stopped / stuck meter: the register stands still at a premise that draws water.
+
+Judged reading by reading: the meter's latest readings have not moved (by more than ``zero_tol_l``) for ``zero_h``
+hours of readings, while over the ``baseline_days`` before it the premise drew at least ``min_usual_lpd``.
+
+A premise left empty reads exactly like a stopped meter: nothing the meter sends tells a holiday from a seized
+register. Only the zone can: water a stopped meter lets through still enters the zone, so its unexplained flow
+(:func:`gmina.engine.balance.shaped_balance`) rises by about the premise's usual use. Where the zone's balance is
+quiet enough to see that — over the ``zone_window_h`` either side of the run's start, the rise is between
+``zone_support`` and ``zone_support_max`` times the usual use and ``zone_sigmas`` standard errors of the zone's
+day-to-day noise — the run is raised at once (0.7). In a large zone one
+household is lost in the noise: a zero run is then *evidence* (confidence 0.4, "stopped meter or nobody home")
+until it outlasts an absence — ``max_absence_d`` days, the long holiday — and is raised then (0.75, 0.85 after
+``sure_d`` days). A device alarm (``sensor_error``, ``no_usage``)
+confirms a stopped register at once (the device-alarm detector's candidate; fusion combines both).
+Volume: the usual use over the zero run (unbilled water).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gmina.engine.balance import shaped_balance
 from gmina.engine.base import (
     AlertClass,
     BaseParams,
@@ -18,78 +35,116 @@ from gmina.engine.base import (
     register,
 )
 from gmina.engine.grid import HOUR_US
-from gmina.engine.series import nanmedian, runs
+from gmina.engine.series import mad_sigma
+from gmina.engine.views import ReadingPairs, reading_pairs
 
 
 @dataclass(frozen=True)
 class StuckParams(BaseParams):
-    min_zero_h: int = param(48, "h", "hours of zero registration before a meter is called stuck")
-    zero_tol_l: float = param(0.5, "L", "an hour registering at most this is a zero hour")
+    zero_h: float = param(48.0, "h", "hours of readings without movement before a meter is suspected")
+    zero_tol_l: float = param(0.5, "L", "a change of at most this is no movement")
     baseline_days: int = param(14, "d", "days before the zero run that define the premise's usual use")
-    min_usual_lpd: float = param(60.0, "L/d", "usual daily use (median) below which zero is not surprising")
-    zone_check: bool = param(True, "", "require the zone's unexplained flow to rise with the meter's usual use")
-    zone_window_h: int = param(72, "h", "hours before / after the run start compared in the zone balance")
-    zone_support_ratio: float = param(0.5, "", "zone rise ≥ this × usual use (L/h) corroborates; below half: vacation")
+    min_usual_lpd: float = param(60.0, "L/d", "usual daily use below which standing still is not surprising")
+    max_absence_d: float = param(22.0, "d", "the longest usual absence: a zero run longer than this is a stuck meter")
+    sure_d: float = param(30.0, "d", "a zero run this long is raised with high confidence")
+    zone_support: float = param(0.5, "", "the zone's unexplained flow must rise by this share of the usual use")
+    zone_support_max: float = param(2.0, "", "… and by no more than this multiple of it (more: another cause)")
+    zone_window_h: int = param(72, "h", "hours either side of the run's start compared in the zone balance")
+    zone_sigmas: float = param(3.0, "σ", "and by this many standard errors of its day-to-day noise")
 
 
 @register
 class Stuck(DetectorBase[StuckParams]):
-    """A run of at least ``min_zero_h`` zero hours on a customer meter whose median daily use before the run was at
-    least ``min_usual_lpd``. With ``zone_check`` the zone's unexplained flow (median over ``zone_window_h``) must rise
-    by ``zone_support_ratio`` × the usual use: a stuck meter lets the water through unregistered, a vacation does
-    not use it. Runs the zone contradicts are dropped; meters in zones without a balance get confidence 0.4.
-    Volume: usual use × run length (unbilled)."""
-
     name = "stuck"
     alert_classes = frozenset({AlertClass.STUCK})
     params_type = StuckParams
 
     def run(self, data: EngineInput, params: StuckParams, rng: np.random.Generator) -> Sequence[Candidate]:
+        pr = reading_pairs(data)
         g = data.grid
-        v = g.volume_l
-        zero = ~np.isnan(v) & (np.abs(v) <= params.zero_tol_l) & data.customer_rows[:, None]
-        r, s, e = runs(zero, params.min_zero_h)
-        zb = data.zone_balance if params.zone_check else None
+        if pr.row.size == 0:
+            return []
+        last = np.r_[pr.row[1:] != pr.row[:-1], True]
+        moved = np.abs(pr.delta) > params.zero_tol_l
+        # per meter: the index of its last pair that moved (-1: none in the window)
+        idx = np.arange(pr.row.size)
+        last_move = np.maximum.accumulate(np.where(moved | np.r_[True, pr.row[1:] != pr.row[:-1]], idx, 0))
         out: list[Candidate] = []
-        for row, start, end in zip(r.tolist(), s.tolist(), e.tolist(), strict=True):
-            b0 = max(0, start - params.baseline_days * 24)
-            before = v[row, b0:start]
-            n_days = before.size // 24
-            if n_days < 3:
+        customer = data.customer_rows
+        for i in np.flatnonzero(last & customer[pr.row]).tolist():
+            j = int(last_move[i])
+            first_still = j + 1 if moved[j] else j
+            if first_still > i:
+                continue  # the latest pair moved
+            since_us = int(pr.t0_us[first_still])
+            zero_h = (int(pr.t1_us[i]) - since_us) / HOUR_US
+            if zero_h < params.zero_h:
                 continue
-            daily = before[before.size - n_days * 24 :].reshape(n_days, 24)
-            usual_lpd = float(nanmedian(daily.sum(axis=1)))
-            if not usual_lpd >= params.min_usual_lpd:
+            row = int(pr.row[i])
+            usual = _usual_lpd(pr, row, first_still, since_us, params.baseline_days)
+            if not usual >= params.min_usual_lpd:
                 continue
-            usual_lph = usual_lpd / 24.0
-            evidence: dict[str, object] = {
-                "zero_hours": end - start,
-                "usual_lpd": usual_lpd,
-                "baseline_daily_l": daily.sum(axis=1)[-7:],
-            }
-            confidence = 0.4
-            zone = int(zb.meter_zone[row]) if zb is not None else -1
-            if zb is not None and zone >= 0:
-                w = params.zone_window_h
-                res = zb.unexplained_l[zone]
-                pre = float(nanmedian(res[max(0, start - w) : start]))
-                post = float(nanmedian(res[start : min(end, start + w)]))
-                rise = post - pre
-                evidence |= {"zone_id": int(zb.zone_ids[zone]), "zone_rise_lph": rise, "usual_lph": usual_lph}
-                if not rise >= params.zone_support_ratio * usual_lph:
-                    continue
-                confidence = min(0.95, 0.6 + 0.35 * min(1.0, rise / usual_lph))
-            ongoing = end >= g.n_hours
+            days = zero_h / 24.0
+            confidence = 0.85 if days >= params.sure_d else 0.75 if days >= params.max_absence_d else 0.4
+            rise, se = _zone_rise(data, row, (since_us - g.start_us) // HOUR_US, params.zone_window_h)
+            usual_lph = usual / 24.0
+            supported = (
+                params.zone_support * usual_lph <= rise <= params.zone_support_max * usual_lph
+                and rise >= params.zone_sigmas * se
+            )
+            if supported:
+                confidence = max(confidence, 0.7)
             out.append(
                 Candidate(
                     AlertClass.STUCK,
                     LocationKind.METER,
                     int(g.meter_ids[row]),
-                    g.start_us + start * HOUR_US,
-                    None if ongoing else g.start_us + end * HOUR_US,
+                    since_us,
+                    None,
                     confidence,
-                    usual_lph * (end - start),
-                    evidence,
+                    usual * days,
+                    {
+                        "zero_hours": zero_h,
+                        "usual_lpd": usual,
+                        "index_l": pr.index1[i],
+                        "zone_rise_lph": rise,
+                        "zone_rise_se_lph": se,
+                        "explanation": "stopped meter"
+                        if days >= params.max_absence_d or supported
+                        else "stopped meter or absence",
+                    },
                 )
             )
         return out
+
+
+def _usual_lpd(pr: ReadingPairs, row: int, first_still: int, since_us: int, days: int) -> float:
+    """Litres per day the meter registered over the ``days`` before ``since_us`` (NaN: under a day of readings)."""
+    lo = int(np.searchsorted(pr.row, row))
+    sel = slice(lo, first_still)
+    t0, t1, d = pr.t0_us[sel], pr.t1_us[sel], pr.delta[sel]
+    inside = (t0 >= since_us - days * 24 * HOUR_US) & (d >= 0)
+    hours = float(((t1 - t0)[inside]).sum()) / HOUR_US
+    return float(d[inside].sum()) / hours * 24.0 if hours >= 24.0 else float("nan")
+
+
+def _zone_rise(data: EngineInput, row: int, since_col: int, window: int) -> tuple[float, float]:
+    """How much the meter's zone's unexplained flow rose at ``since_col``: the ``window`` hours after against the
+    ``window`` before (L/h), and the standard error of that rise from the spread of the zone's daily means;
+    ``(nan, nan)`` without a zone or enough hours."""
+    z = int(data.zone_balance.meter_zone[row])
+    if z < 0 or since_col < window:
+        return float("nan"), float("nan")
+    g = data.grid
+    u = shaped_balance(data).unexplained_l[z]
+    after, before = u[since_col : since_col + window], u[since_col - window : since_col]
+    n_after, n_before = int((~np.isnan(after)).sum()), int((~np.isnan(before)).sum())
+    if n_after < 24 or n_before < 24:
+        return float("nan"), float("nan")
+    days = g.local_day
+    ok = ~np.isnan(u)
+    counts = np.bincount(days[ok], minlength=int(days.max()) + 1)
+    means = np.bincount(days[ok], u[ok], int(days.max()) + 1) / np.maximum(counts, 1)
+    sigma_day = float(mad_sigma(means[counts >= 20]))
+    se = sigma_day * float(np.sqrt(24.0 / n_after + 24.0 / n_before))
+    return float(np.nanmean(after) - np.nanmean(before)), se

@@ -2,7 +2,8 @@
 
 Input: what the product sees and nothing else, translated into the engine's frames:
 
-* customer readings (after the CSV round trip) → ``READINGS`` (meter serials become integer ids);
+* customer readings (after the CSV round trip) → ``READINGS`` (meter serials become integer ids; a reading of type
+  ``initial``, the first of a new meter on the same serial, is a register ``restart``);
 * inlet flow meter readings → ``READINGS`` with the forward register as ``index_l`` and the reverse register as
   ``backflow_l`` (a bidirectional flow meter's two totalisers);
 * ``meta["meters"]`` (meter → zone) and ``meta["zones"]`` (inlets with signs) → ``METERS`` (customer meters of
@@ -156,7 +157,8 @@ class EngineFrames:
         )
 
         ids_frame = pl.DataFrame({"meter": list(ids), "meter_id": list(ids.values())})
-        cust = pl.from_arrow(readings.select(["meter", "observed_at", "index_l", "flags"]))
+        typed = "read_type" in readings.column_names
+        cust = pl.from_arrow(readings.select(["meter", "observed_at", "index_l", "flags", *(["read_type"] * typed)]))
         assert isinstance(cust, pl.DataFrame)
         cust = cust.join(ids_frame, on="meter", how="inner")
         inl = pl.from_arrow(inlet.select(["meter", "observed_at", "index_l", "reverse_l"]))
@@ -170,6 +172,7 @@ class EngineFrames:
                     "index_l",
                     pl.lit(None, pl.Float64).alias("flow_lph"),
                     pl.lit(None, pl.Int64).alias("backflow_l"),
+                    ((pl.col("read_type") == "initial") if typed else pl.lit(False)).alias("restart"),
                 ),
                 inl.select(
                     "meter_id",
@@ -177,6 +180,7 @@ class EngineFrames:
                     "index_l",
                     pl.lit(None, pl.Float64).alias("flow_lph"),
                     pl.col("reverse_l").alias("backflow_l"),
+                    pl.lit(False).alias("restart"),
                 ),
             ]
         ).sort("observed_at", "meter_id")

@@ -75,6 +75,7 @@ def ingested_readings(scenario: Scenario) -> pa.Table:
             "observed_at": table.column("observed_at"),
             "index_l": table.column("index_l"),
             "flags": pa.array(codes, pa.list_(pa.string())),
+            "read_type": table.column("read_type"),
         }
     )
 
