@@ -32,7 +32,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gmina.engine.series import nanmedian
-from gmina.engine.views import cached, reading_pairs
+from gmina.engine.views import cached, meter_cadence_h
 from gmina.engine.zone import overload_lph
 
 if TYPE_CHECKING:
@@ -77,18 +77,9 @@ def shaped_balance(data: EngineInput) -> ShapedBalance:
 
 
 def _resolution(data: EngineInput) -> I64:
-    pr = reading_pairs(data)
-    n = data.grid.meter_ids.size
-    res = np.full(n, -1, dtype=np.int64)
-    if pr.row.size == 0:
-        return res
-    order = np.lexsort((pr.hours, pr.row))
-    row, hours = pr.row[order], pr.hours[order]
-    starts = np.flatnonzero(np.r_[True, row[1:] != row[:-1]])
-    counts = np.diff(np.r_[starts, row.size])
-    median = hours[starts + counts // 2]
-    res[row[starts]] = np.where(median <= HOURLY_MAX_H, 0, np.where(median <= DAILY_MAX_H, 1, 2))
-    return res
+    median = meter_cadence_h(data)
+    res = np.where(median <= HOURLY_MAX_H, 0, np.where(median <= DAILY_MAX_H, 1, 2))
+    return np.where(np.isnan(median), -1, res).astype(np.int64)
 
 
 def _shaped(data: EngineInput) -> ShapedBalance:

@@ -3,8 +3,11 @@
 Candidates of the same ``alert_class`` at the same location whose intervals overlap (or are less than ``gap_h`` apart;
 an ongoing candidate extends to infinity) are one case. A case's confidence is the noisy-OR of its candidates'
 (independent witnesses: a corroborated device flag and a data detector agreeing make it surer), its volume and cost
-the largest estimate, its start the earliest, its end null while any candidate is ongoing. Cases are ranked by
-expected cost (confidence × cost), then confidence.
+the largest estimate, its start the earliest, its end null while any candidate is ongoing.
+
+One cause, one case: where a more specific explanation of the same observation is raised at the same place and time
+(``SUBSUMED_BY``: a burst explains an abnormal day, reverse flow a standing forward register), the less specific case
+is dropped. Cases are ranked by expected cost (confidence × cost), then confidence.
 """
 
 from __future__ import annotations
@@ -36,10 +39,17 @@ CASES = FrameSchema(
 )
 
 _KEY = ["alert_class", "location_kind", "location_id"]
+
+SUBSUMED_BY: dict[str, tuple[str, ...]] = {
+    "abnormal_use": ("customer_burst", "customer_leak", "spike"),
+    "stuck": ("reverse_flow",),
+    "rollback": ("reverse_flow",),
+}
+"""A raised case of a class on the right explains a case of the class on the left at the same place and time."""
 _FAR = 2**62
 
 
-def fuse(candidates: pl.DataFrame, *, gap_h: float = 24.0) -> pl.DataFrame:
+def fuse(candidates: pl.DataFrame, *, gap_h: float = 24.0, raised: float = 0.5) -> pl.DataFrame:
     """Merge ALERT_CANDIDATES into ranked CASES.
 
     >>> from datetime import datetime, UTC
@@ -95,8 +105,32 @@ def fuse(candidates: pl.DataFrame, *, gap_h: float = 24.0) -> pl.DataFrame:
             pl.col("confidence").round(6),
             (pl.col("confidence") * pl.col("cost_pln")).alias("expected_cost_pln"),
         )
+        .pipe(_drop_subsumed, gap_us, raised)
         .sort(["expected_cost_pln", "confidence", *_KEY, "start"], descending=[True, True, False, False, False, False])
         .with_row_index("rank", offset=1)
         .with_columns(pl.col("rank").cast(pl.Int64))
     )
     return cases.select(list(CASES.columns))
+
+
+def _drop_subsumed(cases: pl.DataFrame, gap_us: int, raised: float) -> pl.DataFrame:
+    """Drop the cases a raised (``confidence ≥ raised``) case of a more specific class explains (``SUBSUMED_BY``)."""
+    drop = pl.lit(False)
+    for weak, strong in SUBSUMED_BY.items():
+        explainers = cases.filter(pl.col("alert_class").is_in(strong) & (pl.col("confidence") >= raised)).select(
+            "location_kind", "location_id", pl.col("start").cast(pl.Int64).alias("_s2"),
+            pl.col("end").cast(pl.Int64).fill_null(_FAR).alias("_e2"),
+        )  # fmt: skip
+        if explainers.is_empty():
+            continue
+        weak_cases = cases.with_row_index("_i").filter(pl.col("alert_class") == weak)
+        hit = (
+            weak_cases.join(explainers, on=["location_kind", "location_id"])
+            .filter(
+                (pl.col("start").cast(pl.Int64) <= pl.col("_e2") + gap_us)
+                & (pl.col("_s2") <= pl.col("end").cast(pl.Int64).fill_null(_FAR) + gap_us)
+            )["_i"]
+            .unique()
+        )
+        drop = drop | pl.int_range(pl.len()).is_in(hit.to_list())
+    return cases.filter(~drop)

@@ -9,7 +9,7 @@ from typing import cast
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["LevelShift", "daily_sums", "level_shift", "mad_sigma", "nanmedian", "runs"]
+__all__ = ["LevelShift", "daily_sums", "level_shift", "mad_sigma", "nanmedian", "row_quantile", "runs"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -186,3 +186,16 @@ def level_shift(
             excess = float(np.median(x[valid[valid >= rising[0]]])) - best.reference
             best = LevelShift(int(rising[0]), best.reference, best.sigma, excess, best.score)
     return best
+
+
+def row_quantile(x: F64, q: float) -> F64:
+    """Each row's ``q`` quantile over its known values; NaN for a row with none (no warning).
+
+    >>> row_quantile(np.array([[1.0, 2.0, 3.0, np.nan], [np.nan] * 4]), 0.5).tolist()
+    [2.0, nan]
+    """
+    out = np.full(x.shape[0], np.nan)
+    known = ~np.isnan(x).all(axis=1)
+    if known.any():
+        out[known] = np.nanquantile(x[known], q, axis=1)
+    return out

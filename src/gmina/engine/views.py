@@ -25,7 +25,15 @@ from gmina.engine.grid import HOUR_US
 if TYPE_CHECKING:
     from gmina.engine.base import EngineInput
 
-__all__ = ["DailyVolumes", "NightMatrix", "ReadingPairs", "daily_volumes", "night_matrix", "reading_pairs"]
+__all__ = [
+    "DailyVolumes",
+    "NightMatrix",
+    "ReadingPairs",
+    "daily_volumes",
+    "meter_cadence_h",
+    "night_matrix",
+    "reading_pairs",
+]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -100,23 +108,24 @@ def _night_matrix(data: EngineInput, night_hours: tuple[int, ...], min_hours: in
 
 @dataclass(frozen=True, eq=False)
 class ReadingPairs:
-    """Consecutive readings of each grid meter, sorted by meter and time (arrays of one length, one per pair; none
-    across a register restart)."""
+    """Consecutive readings of the grid meters in meter and time order: pair ``k`` is readings ``k`` and ``k + 1``.
 
-    row: I64
-    """Grid row of the meter."""
+    Arrays are views on the sorted readings where they can be (no copy of tens of millions of values). A pair that
+    is not two readings of one meter in time order — it crosses from one meter to the next, or into a register
+    ``restart`` — is not ``valid``: its ``delta`` and ``hours`` are NaN.
+    """
+
+    row: NDArray[np.int32]
+    """Grid row of the pair's later reading (sorted)."""
     t0_us: I64
     t1_us: I64
-    index0: F64
-    index1: F64
-
-    @property
-    def delta(self) -> F64:
-        return self.index1 - self.index0
-
-    @property
-    def hours(self) -> F64:
-        return (self.t1_us - self.t0_us) / HOUR_US
+    index0: NDArray[np.int64]
+    index1: NDArray[np.int64]
+    valid: B
+    delta: F64
+    """Litres the register moved between the two readings (NaN: not a pair)."""
+    hours: F64
+    """Hours between the two readings (NaN: not a pair)."""
 
 
 def reading_pairs(data: EngineInput) -> ReadingPairs:
@@ -127,19 +136,63 @@ def reading_pairs(data: EngineInput) -> ReadingPairs:
 def _reading_pairs(data: EngineInput) -> ReadingPairs:
     g = data.grid
     end_us = g.start_us + g.n_hours * HOUR_US
-    r = data.readings.select(
-        "meter_id",
-        pl.col("observed_at").cast(pl.Int64).alias("t"),
-        pl.col("index_l").cast(pl.Float64),
-        pl.col("restart").fill_null(False),
-    ).filter((pl.col("t") >= g.start_us) & (pl.col("t") <= end_us))
-    r = r.filter(pl.col("meter_id").is_in(g.meter_ids.tolist())).sort("meter_id", "t")
+    r = data.readings
     mid = r["meter_id"].to_numpy()
-    t = r["t"].to_numpy()
+    t = r["observed_at"].cast(pl.Int64).to_numpy()
+    if not (r["meter_id"].is_sorted() and _ascending_within(t, mid)):
+        r = r.sort("meter_id", "observed_at")  # the store's order needs no sort
+        mid, t = r["meter_id"].to_numpy(), r["observed_at"].cast(pl.Int64).to_numpy()
     idx = r["index_l"].to_numpy()
-    same = (mid[1:] == mid[:-1]) & (t[1:] > t[:-1]) & ~r["restart"].to_numpy()[1:]
-    row = np.searchsorted(g.meter_ids, mid[1:][same]).astype(np.int64)
-    return ReadingPairs(row, t[:-1][same], t[1:][same], idx[:-1][same], idx[1:][same])
+    restart = r["restart"]
+    if t.size and (int(t.min()) < g.start_us or int(t.max()) > end_us):
+        inside = (t >= g.start_us) & (t <= end_us)
+        mid, t, idx = mid[inside], t[inside], idx[inside]
+        restart = restart.filter(pl.Series(inside))
+    row = _rows_of(g.meter_ids, mid)
+    if row.size and int(row.min()) < 0:  # readings of meters not on the grid
+        known = row >= 0
+        row, t, idx = row[known], t[known], idx[known]
+        restart = restart.filter(pl.Series(known))
+    valid = (row[1:] == row[:-1]) & (t[1:] > t[:-1])
+    if restart.null_count() < restart.len():
+        valid &= ~restart.fill_null(False).to_numpy()[1:]
+    delta = np.subtract(idx[1:], idx[:-1], dtype=np.float64)
+    delta[~valid] = np.nan
+    hours = np.subtract(t[1:], t[:-1], dtype=np.float64)
+    hours /= HOUR_US
+    hours[~valid] = np.nan
+    return ReadingPairs(row[1:], t[:-1], t[1:], idx[:-1], idx[1:], valid, delta, hours)
+
+
+def _ascending_within(t: I64, group: I64) -> bool:
+    """Whether ``t`` never decreases within each run of equal ``group`` values."""
+    return not bool(((t[1:] < t[:-1]) & (group[1:] == group[:-1])).any())
+
+
+def _rows_of(meter_ids: I64, mid: I64) -> NDArray[np.int32]:
+    """Grid row of each meter id (``-1``: not on the grid); ``mid`` sorted: one search per meter, not per reading."""
+    if mid.size == 0 or meter_ids.size == 0:
+        return np.full(mid.size, -1, dtype=np.int32)
+    heads = np.flatnonzero(np.r_[True, mid[1:] != mid[:-1]])
+    ids = mid[heads]
+    pos = np.minimum(np.searchsorted(meter_ids, ids), meter_ids.size - 1)
+    rows = np.where(meter_ids[pos] == ids, pos, -1).astype(np.int32)
+    return np.repeat(rows, np.diff(np.r_[heads, mid.size]))
+
+
+def meter_cadence_h(data: EngineInput) -> F64:
+    """``(n_meters,)`` each grid meter's median interval between consecutive readings, hours (NaN: under two)."""
+    return cached(data, ("cadence",), lambda: _cadence(data))
+
+
+def _cadence(data: EngineInput) -> F64:
+    pr = reading_pairs(data)
+    out = np.full(data.grid.meter_ids.size, np.nan)
+    if pr.row.size:
+        frame = pl.DataFrame({"row": pr.row, "h": pl.Series(pr.hours, nan_to_null=True)})
+        med = frame.group_by("row").agg(pl.col("h").median()).drop_nulls()
+        out[med["row"].to_numpy()] = med["h"].to_numpy()
+    return out
 
 
 @dataclass(frozen=True, eq=False)

@@ -1,6 +1,7 @@
 """The registered detectors. Importing this package registers every one of them (see ``gmina.engine.base``)."""
 
 from gmina.engine.detectors import (
+    abnormal_use,
     bypass,
     comm_loss,
     customer_burst,
@@ -14,6 +15,7 @@ from gmina.engine.detectors import (
 )
 
 __all__ = [
+    "abnormal_use",
     "bypass",
     "comm_loss",
     "customer_burst",

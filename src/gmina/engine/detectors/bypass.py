@@ -32,7 +32,7 @@ from gmina.engine.base import (
     register,
 )
 from gmina.engine.grid import HOUR_US
-from gmina.engine.series import level_shift, nanmedian
+from gmina.engine.series import level_shift, nanmedian, row_quantile
 from gmina.engine.views import daily_volumes
 
 
@@ -70,7 +70,7 @@ class Bypass(DetectorBase[BypassParams]):
         recent = v[:, complete - k :]
         with np.errstate(invalid="ignore"):
             now = nanmedian(recent, axis=1)
-            earlier = _quantile(v[:, : complete - k], 0.75)
+            earlier = row_quantile(v[:, : complete - k], 0.75)
             # cheap screen: recent use far below the premise's ordinary earlier days, and still moving
             maybe = (
                 data.customer_rows
@@ -128,12 +128,3 @@ class Bypass(DetectorBase[BypassParams]):
                 "daily_l": days[max(0, shift.start - 7) :][-21:],
             },
         )
-
-
-def _quantile(x: np.ndarray, q: float) -> np.ndarray:
-    """Each row's ``q`` quantile over its known values (NaN for a row with none)."""
-    out = np.full(x.shape[0], np.nan)
-    known = ~np.isnan(x).all(axis=1)
-    if known.any():
-        out[known] = np.nanquantile(x[known], q, axis=1)
-    return out

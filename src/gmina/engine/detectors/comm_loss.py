@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import polars as pl
 
 from gmina.engine.base import (
     AlertClass,
@@ -19,6 +18,7 @@ from gmina.engine.base import (
     register,
 )
 from gmina.engine.grid import HOUR_US
+from gmina.engine.views import meter_cadence_h, reading_pairs
 
 
 @dataclass(frozen=True)
@@ -46,26 +46,21 @@ class CommLoss(DetectorBase[CommLossParams]):
     def run(self, data: EngineInput, params: CommLossParams, rng: np.random.Generator) -> Sequence[Candidate]:
         g = data.grid
         end_us = g.start_us + g.n_hours * HOUR_US
-        mid, t, dt, ok = _intervals(data, g.start_us, end_us)
-        cadence = (
-            pl.DataFrame({"meter_id": mid[1:][ok], "dt": dt[ok]})
-            .group_by("meter_id")
-            .agg((pl.col("dt").median() / HOUR_US).alias("h"))
-        )
-        limit_of = {int(m): max(params.max_silence_h, params.cadence_factor * float(h)) for m, h in cadence.iter_rows()}
+        pr = reading_pairs(data)
+        cadence = meter_cadence_h(data)
+        limit_of = np.maximum(params.max_silence_h, params.cadence_factor * cadence)
         # silences are counted in whole reading intervals: capture jitter of seconds past an allowed silence is none
-        slack_of = {int(m): 0.5 * float(h) for m, h in cadence.iter_rows()}
-        limit = np.array([limit_of.get(int(m), np.inf) + slack_of.get(int(m), 0.0) for m in g.meter_ids])
-        row = np.searchsorted(g.meter_ids, mid[1:])
-        gap = ok & (dt / HOUR_US > limit[np.minimum(row, g.meter_ids.size - 1)])
+        limit = np.where(np.isnan(cadence), np.inf, limit_of + 0.5 * cadence)
+        gap = pr.hours > limit[pr.row]
         out: list[Candidate] = []
         for i in np.flatnonzero(gap).tolist():
-            m = int(mid[i + 1])
-            out.append(self._candidate(m, int(t[i]), int(t[i + 1]), end_us, limit_of[m]))
+            row = int(pr.row[i])
+            mid = int(g.meter_ids[row])
+            out.append(self._candidate(mid, int(pr.t0_us[i]), int(pr.t1_us[i]), end_us, float(limit_of[row])))
         for r in np.flatnonzero(g.last_seen_us >= 0).tolist():
-            m, last = int(g.meter_ids[r]), int(g.last_seen_us[r])
+            last = int(g.last_seen_us[r])
             if (end_us - last) / HOUR_US > limit[r]:
-                out.append(self._candidate(m, last, None, end_us, limit_of[m]))
+                out.append(self._candidate(int(g.meter_ids[r]), last, None, end_us, float(limit_of[r])))
         return out
 
     def _candidate(self, mid: int, start: int, end: int | None, end_us: int, limit: float) -> Candidate:
@@ -80,16 +75,3 @@ class CommLoss(DetectorBase[CommLossParams]):
             0.0,
             {"silence_h": silence_h, "allowed_h": limit, "resumed": end is not None},
         )
-
-
-def _intervals(data: EngineInput, start_us: int, end_us: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Readings of grid meters in ``[start_us, end_us]`` sorted by meter and time: ``(meter_id, t_us, dt_us, ok)``,
-    where ``dt_us[i] = t[i + 1] − t[i]`` and ``ok[i]`` says both readings are of one meter (and not simultaneous)."""
-    t = data.readings["observed_at"].cast(pl.Int64).to_numpy()
-    mid = data.readings["meter_id"].to_numpy()
-    keep = (t >= start_us) & (t <= end_us) & np.isin(mid, data.grid.meter_ids)
-    t, mid = t[keep], mid[keep]
-    order = np.argsort(mid, kind="stable") if bool(np.all(t[1:] >= t[:-1])) else np.lexsort((t, mid))
-    t, mid = t[order], mid[order]
-    dt = np.diff(t)
-    return mid, t, dt, (mid[1:] == mid[:-1]) & (dt > 0)

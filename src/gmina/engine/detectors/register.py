@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import polars as pl
 
 from gmina.engine.base import (
     AlertClass,
@@ -56,33 +55,45 @@ class RegisterAnomalies(DetectorBase[RegisterParams]):
         pr = reading_pairs(data)
         if pr.row.size == 0:
             return []
-        g = data.grid
-        delta, hours = pr.delta, pr.hours
-        cap = data.meter_attr("register_capacity_l", np.nan)[pr.row]
+        delta = pr.delta
+        # only the few pairs that rose a lot or fell are looked at closely (an impossible rise exceeds 1.5 × Q4)
+        rows_cap = data.meter_attr("register_capacity_l", np.nan)
+        q4_rows = overload_lph(data)
+        n = delta.size
+        rose = np.flatnonzero(delta >= min(params.glitch_min_l, params.spike_factor * float(np.nanmin(q4_rows))))
+        fell = np.flatnonzero(delta < -params.tolerance_l)
+        # a register rollover (capacity) is no fall
+        c = rows_cap[pr.row[fell]]
         with np.errstate(invalid="ignore"):
-            wrapped = (delta < 0) & (pr.index0 > 0.5 * cap) & (pr.index1 < 0.5 * cap)
-        delta = np.where(wrapped, delta + cap, delta)
-        same_next = np.r_[pr.row[1:] == pr.row[:-1], False]
-        nxt = np.where(same_next, np.r_[delta[1:], 0.0], np.nan)
-        after = _next_moving(pr.row, delta, params.tolerance_l)  # the next change of the register, NaN: none yet
-        q4 = overload_lph(data)[pr.row]
-        rate = _usual_rate(pr.row, delta, hours, g.meter_ids.size)[pr.row]
-        impossible = delta > params.spike_factor * q4 * np.maximum(hours, 1.0)
-        with np.errstate(invalid="ignore"):
-            undone = (delta >= params.glitch_min_l) & (nxt <= -0.5 * delta)
-        spike = impossible | undone
-        after_spike = np.r_[False, spike[:-1] & (pr.row[1:] == pr.row[:-1])]
-        fall = (delta < -params.tolerance_l) & ~after_spike
-        with np.errstate(invalid="ignore"):
-            continued = after < -params.tolerance_l  # counting down: reverse flow
-            confirmed = fall & (after > params.tolerance_l)
-            big = -delta >= np.maximum(params.rollback_min_l, params.immediate_factor * rate * hours)
-            pending = fall & np.isnan(after) & big
+            wrapped = (pr.index0[fell] > 0.5 * c) & (pr.index1[fell] < 0.5 * c)
+        fell = fell[~wrapped]
+        moving = np.flatnonzero(np.abs(delta) > params.tolerance_l)
+        hours = pr.hours
+        spikes: set[int] = set()
         out: list[Candidate] = []
-        for i in np.flatnonzero(spike).tolist():
-            out.append(self._spike(data, pr, i, float(delta[i]), bool(undone[i]), float(q4[i])))
-        for i in np.flatnonzero((confirmed | pending) & ~continued).tolist():
-            out.append(self._rollback(data, pr, i, float(-delta[i]), bool(confirmed[i]), float(rate[i])))
+        for i in rose.tolist():
+            d = float(delta[i])
+            q4 = float(q4_rows[pr.row[i]])
+            impossible = d > params.spike_factor * q4 * max(float(hours[i]), 1.0)
+            nxt = float(delta[i + 1]) if i + 1 < n and pr.row[i + 1] == pr.row[i] else float("nan")
+            undone = d >= params.glitch_min_l and nxt <= -0.5 * d
+            if impossible or undone:
+                spikes.add(i)
+                out.append(self._spike(data, pr, i, d, undone, q4))
+        for i in fell.tolist():
+            if i - 1 in spikes and pr.row[i - 1] == pr.row[i]:
+                continue  # the spike's undoing
+            after = _next_move(pr.row, delta, moving, i)
+            if after is not None and after < -params.tolerance_l:
+                continue  # counting down: reverse flow
+            drop = -float(delta[i])
+            if after is None:
+                rate = _usual_rate(pr, int(pr.row[i]), i)
+                if drop < max(params.rollback_min_l, params.immediate_factor * rate * float(hours[i])):
+                    continue  # small: wait for the register to move again
+            else:
+                rate = float("nan")
+            out.append(self._rollback(data, pr, i, drop, after is not None, rate))
         return out
 
     def _spike(self, data: EngineInput, pr: ReadingPairs, i: int, jump: float, undone: bool, q4: float) -> Candidate:
@@ -121,30 +132,23 @@ class RegisterAnomalies(DetectorBase[RegisterParams]):
         )
 
 
-def _next_moving(row: np.ndarray, delta: np.ndarray, tolerance: float) -> np.ndarray:
-    """For each pair, the delta of the next pair of the same meter that moved by more than ``tolerance`` (NaN: none).
+def _next_move(row: np.ndarray, delta: np.ndarray, moving: np.ndarray, i: int) -> float | None:
+    """The delta of the first pair after ``i`` of the same meter whose register moved (``moving``: their indices,
+    sorted); ``None`` when it has not moved since.
 
-    >>> _next_moving(np.array([1, 1, 1, 1, 2]), np.array([-50.0, 0.0, 7.0, 0.0, 3.0]), 1.0).tolist()
-    [7.0, 7.0, nan, nan, nan]
+    >>> d = np.array([-50.0, 0.0, 7.0, 0.0, 3.0])
+    >>> _next_move(np.array([1, 1, 1, 1, 2]), d, np.flatnonzero(np.abs(d) > 1), 0)
+    7.0
     """
-    n = delta.size
-    idx = np.arange(n)
-    moving = np.abs(delta) > tolerance
-    head = np.r_[True, row[1:] != row[:-1]]
-    # scanning from the right: the nearest moving pair at or after i + 1, not crossing into the next meter
-    nearest = np.where(moving, idx, n)
-    nearest = np.minimum.accumulate(nearest[::-1])[::-1]
-    nxt = np.r_[nearest[1:], n]
-    meter_end = np.r_[np.flatnonzero(head)[1:], n][np.cumsum(head) - 1]
-    found = nxt < meter_end
-    return np.where(found, delta[np.minimum(nxt, n - 1)], np.nan)
+    k = int(np.searchsorted(moving, i, side="right"))
+    if k < moving.size and row[moving[k]] == row[i]:
+        return float(delta[moving[k]])
+    return None
 
 
-def _usual_rate(row: np.ndarray, delta: np.ndarray, hours: np.ndarray, n_rows: int) -> np.ndarray:
-    """``(n_rows,)`` each meter's median rise per hour over its non-negative pairs (L/h; 0 without any)."""
-    ok = delta >= 0
-    rates = pl.DataFrame({"row": row[ok], "rate": delta[ok] / np.maximum(hours[ok], 1e-9)})
-    med = rates.group_by("row").agg(pl.col("rate").median())
-    out = np.zeros(n_rows)
-    out[med["row"].to_numpy()] = med["rate"].to_numpy()
-    return out
+def _usual_rate(pr: ReadingPairs, row: int, before: int) -> float:
+    """The meter's median rise per hour over its non-negative pairs before pair ``before`` (L/h; 0 without any)."""
+    lo = int(np.searchsorted(pr.row, row))
+    d, h = pr.delta[lo:before], pr.hours[lo:before]
+    ok = d >= 0
+    return float(np.median(d[ok] / np.maximum(h[ok], 1e-9))) if ok.any() else 0.0

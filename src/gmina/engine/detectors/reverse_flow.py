@@ -61,7 +61,7 @@ class ReverseFlow(DetectorBase[ReverseFlowParams]):
         # runs of pairs without a rise, within one meter: segment sums, then a loop over the few that qualify
         if d.size == 0:
             return []
-        heads = np.flatnonzero(rise | np.r_[True, pr.row[1:] != pr.row[:-1]])
+        heads = np.flatnonzero(rise | ~pr.valid | np.r_[True, pr.row[1:] != pr.row[:-1]])
         starts = heads + rise[heads]  # a run starts after its rise
         ends = np.r_[heads[1:], d.size]
         moving_pair = np.abs(d) > p.tolerance_l

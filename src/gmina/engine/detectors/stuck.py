@@ -64,16 +64,14 @@ class Stuck(DetectorBase[StuckParams]):
         g = data.grid
         if pr.row.size == 0:
             return []
-        last = np.r_[pr.row[1:] != pr.row[:-1], True]
-        moved = np.abs(pr.delta) > params.zero_tol_l
-        # per meter: the index of its last pair that moved (-1: none in the window)
-        idx = np.arange(pr.row.size)
-        last_move = np.maximum.accumulate(np.where(moved | np.r_[True, pr.row[1:] != pr.row[:-1]], idx, 0))
+        last = np.r_[pr.row[1:] != pr.row[:-1], True] & pr.valid
+        breaks = (np.abs(pr.delta) > params.zero_tol_l) | ~pr.valid  # a move, or the start of the meter's pairs
+        # per pair: the index of the latest break at or before it
+        last_move = np.maximum.accumulate(np.where(breaks, np.arange(pr.row.size), 0))
         out: list[Candidate] = []
         customer = data.customer_rows
         for i in np.flatnonzero(last & customer[pr.row]).tolist():
-            j = int(last_move[i])
-            first_still = j + 1 if moved[j] else j
+            first_still = int(last_move[i]) + 1
             if first_still > i:
                 continue  # the latest pair moved
             since_us = int(pr.t0_us[first_still])
