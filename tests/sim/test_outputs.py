@@ -19,6 +19,14 @@ def test_csv_parses_without_rejections(scenario: Scenario, written: dict[str, Pa
         assert sum(b.readings.num_rows for b in batches) == rows
 
 
+def test_csv_carries_the_read_types_of_a_meter_exchange(scenario: Scenario, written: dict[str, Path]) -> None:
+    batches = list(read_csv(written["readings.csv"], PROFILES["gmina"]))
+    parsed = [t for b in batches for t in b.readings.column("read_type").to_pylist()]
+    simulated = scenario.readings.column("read_type").to_pylist()
+    assert {"final", "initial"} <= set(simulated)  # the scenario exchanges meters
+    assert sorted(parsed) == sorted(simulated)
+
+
 def test_jsonl_parses_without_rejections(scenario: Scenario, written: dict[str, Path]) -> None:
     total = 0
     for line in written["readings.jsonl"].read_text(encoding="utf-8").splitlines():

@@ -186,6 +186,7 @@ GMINA = CsvProfile(
         "index": ("index_l",),
         "flow": ("flow_lph",),
         "alarms": ("flags",),
+        "read_type": ("read_type",),
     },
     default_aliases=False,
     date_formats=(ISO8601,),
@@ -194,7 +195,7 @@ GMINA = CsvProfile(
     whole_litres=True,
     time_basis=TimeBasis.METER_CLOCK,
 )
-"""The project's own export/import format (``meter,observed_at,index_l[,flow_lph][,flags]``)."""
+"""The project's own export/import format (``meter,observed_at,index_l[,flow_lph][,flags][,read_type]``)."""
 
 PL_WALKBY = CsvProfile(
     name="pl-walkby",

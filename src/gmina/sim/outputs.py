@@ -3,7 +3,8 @@
 Files in the output folder:
 
 * ``readings.csv`` — customer meters in the ``gmina`` CSV profile (UTF-8, ``,``,
-  ``meter,observed_at,index_l,flags``; ISO 8601 UTC; integer litres; ``;``-separated canonical flags);
+  ``meter,observed_at,index_l,flags,read_type``; ISO 8601 UTC; integer litres; ``;``-separated canonical flags;
+  ``read_type`` empty except for the ``final`` and ``initial`` readings of a meter exchange);
 * ``inlets.csv`` — zone inlet meters in the same profile (``meter,observed_at,index_l,flow_lph``);
 * ``readings.jsonl`` — the API/MQTT JSON, one ``{"readings": [...]}`` batch of at most 1000 records per
   line (``meter``, ``observed_at``, ``index_l``, optional ``flags`` and ``read_type``);
@@ -49,6 +50,8 @@ def gmina_csv_table(readings: pa.Table) -> pa.Table:
             "observed_at": _iso(readings.column("observed_at")),
             "index_l": readings.column("index_l"),
             "flags": pc.binary_join(readings.column("flags"), ";"),
+            # a meter exchange: the old meter's "final" and the new one's "initial" reading (empty: actual)
+            "read_type": pc.if_else(pc.equal(readings.column("read_type"), "actual"), "", readings.column("read_type")),
         }
     )
 
