@@ -29,6 +29,7 @@ import numpy as np
 import polars as pl
 from numpy.typing import NDArray
 
+from gmina.engine.calendar import polish_holidays
 from gmina.engine.frames import METERS, READINGS, UTC_US, validate
 
 __all__ = ["ALIGN_US", "HOUR_US", "HourlyGrid", "build_grid", "hourly_consumption", "to_datetime"]
@@ -92,6 +93,16 @@ class HourlyGrid:
         """``(n_hours,)`` Europe/Warsaw calendar day of each hour, as 0-based index from the first local day."""
         days = self._local().dt.date().cast(pl.Int64).to_numpy()
         return days - (days.min() if days.size else 0)
+
+    @cached_property
+    def rest_day(self) -> B:
+        """``(n_hours,)`` the hour falls on a Saturday, a Sunday or a Polish public holiday (Europe/Warsaw)."""
+        local = self._local()
+        dates = local.dt.date()
+        years = {int(y) for y in local.dt.year().unique().to_list()}
+        holidays = pl.Series(sorted(d for y in years for d in polish_holidays(y)), dtype=pl.Date)
+        rest = (local.dt.weekday() >= 6) | dates.is_in(holidays.implode())
+        return rest.to_numpy().astype(np.bool_)
 
     def _local(self) -> pl.Series:
         return pl.Series(self.hours_us).cast(UTC_US).dt.convert_time_zone("Europe/Warsaw")

@@ -8,7 +8,9 @@ bring use down to at most ``max_ratio`` of the usual day (``min_usual_lpd`` or m
 ``recent_days`` at most ``max_day_ratio`` of it, and leave the meter still moving (a median of ``min_recent_lpd``
 or more: a register that stands still is a stopped meter or an absence, the stuck detector's case). A new household
 with a third of the old use stays above ``max_ratio``; the end of a garden-watering season is no level shift of the
-premise's ordinary days (their spread is wide). Confidence 0.6, 0.75 from ``sure_days`` low days on.
+premise's ordinary days (their spread is wide); a fall that many premises share within a day (``max_shared`` of the
+meters, at least ``min_shared``: a holiday shuts the shops) is a calendar effect. Confidence 0.6, 0.75 from
+``sure_days`` low days on.
 
 Needs daily resolution: monthly walk-by meters are not judged. Volume: the usual use less the registered one since
 the onset (unbilled). A tamper alarm on the meter is the device-alarm detector's candidate; fusion combines both.
@@ -49,6 +51,8 @@ class BypassParams(BaseParams):
     sure_days: int = param(7, "d", "low days after which the case is sure")
     min_log_sigma: float = param(0.15, "", "floor of the day-to-day spread of log use")
     min_score: float = param(4.0, "σ", "change-point score (standard errors of log use) needed")
+    max_shared: float = param(0.01, "", "share of the meters falling within a day of each other: a calendar effect")
+    min_shared: int = param(3, "", "… but never fewer meters than this")
 
 
 @register
@@ -78,12 +82,8 @@ class Bypass(DetectorBase[BypassParams]):
                 & (now >= params.min_recent_lpd)
                 & (now <= params.max_ratio * earlier)
             )
-        out: list[Candidate] = []
-        for row in np.flatnonzero(maybe).tolist():
-            cand = self._meter(data, row, v[row], params)
-            if cand is not None:
-                out.append(cand)
-        return out
+        found = [c for c in (self._meter(data, int(r), v[r], params) for r in np.flatnonzero(maybe)) if c is not None]
+        return _without_calendar_effects(found, int(maybe.size), params)
 
     def _meter(self, data: EngineInput, row: int, days: np.ndarray, p: BypassParams) -> Candidate | None:
         g = data.grid
@@ -128,3 +128,17 @@ class Bypass(DetectorBase[BypassParams]):
                 "daily_l": days[max(0, shift.start - 7) :][-21:],
             },
         )
+
+
+def _without_calendar_effects(found: list[Candidate], n_meters: int, p: BypassParams) -> list[Candidate]:
+    """Drop falls shared by many premises within a day of each other: a holiday shuts the shops, a theft is one.
+
+    >>> c = [Candidate(AlertClass.METER_BYPASS, LocationKind.METER, i, t * HOUR_US * 24, None, 0.6, 1.0, {})
+    ...      for i, t in enumerate([10, 10, 11, 10, 30])]
+    >>> [x.location_id for x in _without_calendar_effects(c, 100, BypassParams())]
+    [4]
+    """
+    limit = max(p.min_shared, p.max_shared * n_meters)
+    starts = np.array([c.start_us for c in found], dtype=np.int64)
+    day = 24 * HOUR_US
+    return [c for c in found if int((np.abs(starts - c.start_us) <= day).sum()) < limit]

@@ -17,7 +17,7 @@ Hours above ``spike_q4`` × Q4 are misreads (the register detector's spikes), ne
 does not break a run: its hours carry the gap's mean rate.
 
 **Filling, not bursting.** A steady flow at hose rate (``hose_lph``) that began in the daytime (``day_hours``,
-local) is what filling a pool or a tank looks like; it is kept as evidence (confidence 0.4) until it has run longer
+local) is what filling a pool or a tank looks like; it is kept as evidence (confidence 0.3) until it has run longer
 than ``max_fill_h`` or drawn more than ``max_fill_m3`` — past that no pool explains it and it is raised as a burst.
 
 The burst rate is the run's median hour less the meter's median hour; the volume is that rate × the run's
@@ -120,7 +120,7 @@ class CustomerBurst(DetectorBase[CustomerBurstParams]):
         volume = rate * n
         filling = _filling(g.local_hour, v, start, end, volume, p)
         if filling:
-            confidence = 0.4
+            confidence = 0.3
         return Candidate(
             AlertClass.CUSTOMER_BURST,
             LocationKind.METER,

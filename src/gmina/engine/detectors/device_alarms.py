@@ -10,13 +10,16 @@ over the event's interval (``first_seen`` to ``ended_at`` or ``as_of``) that set
 
 Rules per code:
 
-* ``leak`` — a meter that resolves hours: its nights (local 00:00–05:00) since the alarm have a minimum of at least
-  ``still_l`` two nights running (a leak's signature; heavy use through a day also trips the device's "flow in each
-  of 24 hours" rule); two or more still nights contradict it; a daily meter: the alarm held ``min_leak_days`` and
-  the daily use since rose by ``leak_rise_lpd`` over the two weeks before; a meter already alarming before the
-  window is not judged new;
+* ``leak`` — a meter that resolves hours: two nights running (local 00:00–05:00) since the alarm with a minimum of
+  at least ``still_l`` and steady (``steady_hours`` within ``steady_tol_l``/``steady_rel`` of it: a leak's
+  signature; heavy use through a day also trips the device's "flow in each of 24 hours" rule); two or more still
+  nights contradict it, and before its first night the alarm is only ``unsupported``; a daily meter: the alarm
+  held ``min_leak_days`` and the daily use since rose by ``leak_rise_lpd`` over the two weeks before; a meter
+  already alarming before the window is not judged new;
 * ``burst`` — an hour at ``burst_q3_fraction`` × Q3 or more (a hose filling a pool trips a device's burst rule
   too: below that the customer-burst detector decides);
+* a leak or burst alarm that the premise tripped ``routine_episodes`` times before in the window and that the data do
+  not confirm is its routine (a shop's busy hours): contradicted;
 * ``backflow`` — water registered backwards, a growing reverse register, or a forward register that stood still
   while the premise used to draw (an electronic meter counts reverse flow apart and freezes its forward register);
 * ``tamper_*``, ``removal`` — use fell below ``tamper_drop_ratio`` of the week before;
@@ -62,6 +65,9 @@ ALARM_CLASS: dict[str, AlertClass] = {
 @dataclass(frozen=True)
 class DeviceAlarmParams(BaseParams):
     still_l: float = param(2.0, "L", "an hour registering less than this is still")
+    steady_hours: int = param(4, "h", "night hours near the night's minimum that make a leak's steady night")
+    steady_tol_l: float = param(1.5, "L", "absolute tolerance around the night minimum")
+    steady_rel: float = param(0.2, "", "relative tolerance around the night minimum")
     min_leak_days: float = param(1.0, "d", "a daily meter's leak alarm must hold this long")
     leak_rise_lpd: float = param(48.0, "L/d", "a daily meter's use must rise this much with a leak alarm")
     burst_q3_fraction: float = param(0.7, "", "a burst flag is confirmed by an hour at or above this × Q3")
@@ -72,6 +78,7 @@ class DeviceAlarmParams(BaseParams):
     unsupported: float = param(0.25, "", "confidence of a flag the data could confirm and do not")
     contradicted: float = param(0.15, "", "confidence of a flag the data contradict (downgraded)")
     historic_factor: float = param(0.85, "", "multiplier for latched (historic) flags")
+    routine_episodes: int = param(2, "", "earlier episodes of a leak or burst alarm that make it the premise's routine")
 
 
 @dataclass(frozen=True)
@@ -102,6 +109,7 @@ class DeviceAlarms(DetectorBase[DeviceAlarmParams]):
         end_us = g.start_us + g.n_hours * HOUR_US
         earlier = ev.group_by("meter_id", "code").agg(pl.col("first_seen").min().alias("earliest"))
         first_of = {(int(m), str(c)): int(t) for m, c, t in earlier.rows()}
+        episodes = ev.select("meter_id", "code", "first_seen").rows()
         out: list[Candidate] = []
         rows = ev.select("meter_id", "code", "state", "first_seen", "last_seen", "ended_at").rows()
         for mid, code, state, first, last, ended in rows:
@@ -122,6 +130,9 @@ class DeviceAlarms(DetectorBase[DeviceAlarmParams]):
                 verdict, numbers = _verdict(code, w, data, params, (last - first) / HOUR_US / 24.0)
                 if code == "leak" and first_of[(int(mid), code)] <= g.start_us and verdict == "confirmed":
                     verdict = "unconfirmed"  # alarming since before the window: nothing to compare with
+                before = sum(1 for m, c, f in episodes if m == mid and c == code and f < first)
+                if code in ("leak", "burst") and before >= params.routine_episodes and verdict != "confirmed":
+                    verdict = "contradicted"  # this premise trips that alarm routinely
             conf = {
                 "confirmed": params.confirmed,
                 "unconfirmed": params.unconfirmed,
@@ -154,6 +165,8 @@ def _verdict(
     if code == "leak":
         return _leak(w, data, p, days)
     if code == "burst":
+        if known.size == 0:
+            return "unsupported", {}  # the next hour will say
         q3 = float(overload_lph(data, 1.0)[w.row])
         peak = float(known.max())
         return ("confirmed" if peak >= p.burst_q3_fraction * q3 else "contradicted"), {"max_hourly_l": peak}
@@ -195,11 +208,12 @@ def _leak(w: _Window, data: EngineInput, p: DeviceAlarmParams, days: float) -> t
     g = data.grid
     if nm.resolved[w.row]:
         nights = np.flatnonzero((nm.night_end_col > w.c0 - 24) & (nm.night_end_col <= w.c1))
-        mins = nm.minimum[w.row, nights]
-        mins = mins[~np.isnan(mins)]
+        judged = ~np.isnan(nm.minimum[w.row, nights])
+        mins = nm.minimum[w.row, nights][judged]
         if mins.size == 0:
-            return "unconfirmed", {}
-        flowing = mins >= p.still_l
+            return "unsupported", {}  # the data will judge it at the next night
+        steady = nm.steady(w.row, p)[nights][judged]
+        flowing = (mins >= p.still_l) & steady
         two = bool((flowing[1:] & flowing[:-1]).any())
         rate = float(mins[-2:].min()) if two else 0.0
         hours = int(w.exact.sum())

@@ -3,9 +3,9 @@
 The series is :func:`gmina.engine.balance.shaped_balance`'s ``unexplained_l``: what flowed into the zone and no
 customer meter accounts for, hour by hour, with coarse meters spread by the zone's demand shape.
 
-* **burst** (abrupt): each hour's unexplained flow against its expected value — the median of the same hour of
-  the week over the ``weeks`` before when two of them are known, else of the same hour on the ``days`` before —
-  gives an excess ``e`` (from the ``days``-th day of the window on); its scale ``σ`` is the robust spread of ``e``
+* **burst** (abrupt): each hour's unexplained flow against its expected value — the median of the same hour on the
+  days of the same kind (working day; or Saturday, Sunday, public holiday) among the ``days`` before — gives an
+  excess ``e`` (from the ``min_history_days``-th day of the window on); its scale ``σ`` is the robust spread of ``e``
   over the window (night, morning, day and evening hours apart, the latest ``fresh_h`` hours left out). A burst
   *steps*: an hour whose excess is ``max(min_burst_lph, run_sigmas·σ)`` above the median excess of the
   ``step_window_h`` hours before it starts a run (a leak growing for days never steps), which lasts while the excess
@@ -48,8 +48,8 @@ SIGMA_BLOCKS = (6, 10, 18)
 
 @dataclass(frozen=True)
 class NetworkParams(BaseParams):
-    days: int = param(7, "d", "same hours on this many days before form the expected flow (first weeks)")
-    weeks: int = param(3, "week", "same hours of the week on this many weeks before form the expected flow")
+    days: int = param(14, "d", "the same hours on the days of the same kind among this many before: expected flow")
+    min_history_days: int = param(7, "d", "days of the window with no burst judgement (the expectation forms)")
     fresh_h: int = param(48, "h", "latest hours left out of the noise estimate (an event may be under way)")
     min_sigma_lph: float = param(30.0, "L/h", "floor of the hourly noise scale")
     min_burst_lph: float = param(300.0, "L/h", "smallest step in unexplained flow called a burst")
@@ -87,31 +87,29 @@ class NetworkLeaksAndBursts(DetectorBase[NetworkParams]):
         return out
 
 
-def expected_flow(u: np.ndarray, days: int, weeks: int) -> np.ndarray:
-    """Each hour's expected value from the same hours before it: of the week (two or more of ``weeks`` known), else
-    of the day (``days``).
+def expected_flow(u: np.ndarray, rest: np.ndarray, days: int) -> np.ndarray:
+    """Each hour's expected value: the median of the same hour on the ``days`` days before it that are of the same
+    kind (working day, or Saturday/Sunday/holiday: a shop is shut, a household at home); NaN with none.
 
     >>> u = np.tile(np.arange(24.0), 10)
-    >>> bool(np.allclose(expected_flow(u, 7, 3)[24:], u[24:]))
+    >>> bool(np.allclose(expected_flow(u, np.zeros(u.size, dtype=bool), 7)[24:], u[24:]))
     True
     """
     h = u.size
-    by_day = np.full((days, h), np.nan)
+    stack = np.full((days, h), np.nan)
     for k in range(1, days + 1):
-        by_day[k - 1, 24 * k :] = u[: h - 24 * k] if h > 24 * k else np.nan
-    by_week = np.full((weeks, h), np.nan)
-    for k in range(1, weeks + 1):
-        by_week[k - 1, 168 * k :] = u[: h - 168 * k] if h > 168 * k else np.nan
-    week_known = (~np.isnan(by_week)).sum(axis=0) >= 2
-    return np.where(week_known, nanmedian(by_week, axis=0), nanmedian(by_day, axis=0))
+        if h > 24 * k:
+            same = rest[24 * k :] == rest[: h - 24 * k]
+            stack[k - 1, 24 * k :] = np.where(same, u[: h - 24 * k], np.nan)
+    return nanmedian(stack, axis=0)
 
 
 def _excess(data: EngineInput, sb: ShapedBalance, z: int, p: NetworkParams) -> tuple[np.ndarray, np.ndarray]:
     """``(e, σ)`` per hour: the excess over the expected flow and its noise scale (night and day hours apart); the
     first ``days`` of the window, with no history to expect from, are NaN."""
     u = sb.unexplained_l[z]
-    e = u - expected_flow(u, p.days, p.weeks)
-    e[: 24 * p.days] = np.nan
+    e = u - expected_flow(u, data.grid.rest_day, p.days)
+    e[: 24 * p.min_history_days] = np.nan
     past = np.arange(e.size) < e.size - p.fresh_h
     sigma = np.empty(e.size)
     block = np.searchsorted(np.array(SIGMA_BLOCKS), data.grid.local_hour, side="right")

@@ -4,7 +4,7 @@ Works on consecutive readings of each meter (not on the hourly grid, which sprea
 
 * **spike** — a reading whose rise from the one before is impossible (more than ``spike_factor`` × Q4 × the hours
   between them: confidence 0.8 at once), or a rise of at least ``glitch_min_l`` that the next reading undoes (it
-  falls back by at least half of it: a misread, 0.9);
+  falls back by at least half of it, but not below the reading before the rise: a misread, 0.9);
 * **rollback** — a fall of more than ``tolerance_l`` that is not a spike's undoing and after which the register next
   moves up (a reversed meter keeps counting down: the reverse-flow detector's case). Until it moves again, a
   fall larger than ``immediate_factor`` × the meter's usual use over the interval (and at least
@@ -76,7 +76,9 @@ class RegisterAnomalies(DetectorBase[RegisterParams]):
             q4 = float(q4_rows[pr.row[i]])
             impossible = d > params.spike_factor * q4 * max(float(hours[i]), 1.0)
             nxt = float(delta[i + 1]) if i + 1 < n and pr.row[i + 1] == pr.row[i] else float("nan")
-            undone = d >= params.glitch_min_l and nxt <= -0.5 * d
+            # undone: the next reading falls back by half the jump or more, to no lower than before the jump (a
+            # lower one is a rollback or a reversed meter after ordinary use)
+            undone = d >= params.glitch_min_l and nxt <= -0.5 * d and d + nxt >= -params.tolerance_l
             if impossible or undone:
                 spikes.add(i)
                 out.append(self._spike(data, pr, i, d, undone, q4))
