@@ -21,6 +21,7 @@ import polars as pl
 from numpy.typing import NDArray
 
 from gmina.engine.grid import HOUR_US
+from gmina.engine.series import nanmedian
 
 if TYPE_CHECKING:
     from gmina.engine.base import EngineInput
@@ -33,6 +34,7 @@ __all__ = [
     "meter_cadence_h",
     "night_matrix",
     "reading_pairs",
+    "zone_day_factors",
 ]
 
 F64 = NDArray[np.float64]
@@ -220,3 +222,25 @@ def _daily_volumes(data: EngineInput) -> DailyVolumes:
     interp = (g.interpolated & known).astype(np.float64) @ onehot
     hours = onehot.sum(axis=0)
     return DailyVolumes(np.where(missing > 0, np.nan, sums), interp / np.maximum(hours, 1.0))
+
+
+def zone_day_factors(volume: F64, usual: F64, usable: B, zone: I64, min_peers: int) -> F64:
+    """``volume``'s shape: each zone's day factor, the median over its ``usable`` meters of the day's volume over each
+    one's ``usual`` day (1 where a zone has fewer than ``min_peers`` of them): a heat wave or a holiday moves every
+    premise of a zone at once.
+
+    >>> vol = np.array([[2.0, 4.0], [3.0, 6.0], [1.0, 2.0]])
+    >>> zone_day_factors(vol, np.array([2.0, 3.0, 1.0]), np.ones(3, dtype=bool), np.zeros(3, dtype=np.int64), 2)
+    array([[1., 2.],
+           [1., 2.],
+           [1., 2.]])
+    """
+    out = np.ones(volume.shape)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = volume / usual[:, None]
+    for z in np.unique(zone[zone >= 0]).tolist():
+        rows = usable & (zone == z)
+        if rows.sum() >= min_peers:
+            f = nanmedian(ratio[rows], axis=0)
+            out[zone == z] = np.where(np.isnan(f) | (f <= 0), 1.0, f)
+    return out

@@ -12,6 +12,7 @@ from gmina.engine.detectors import (
     reverse_flow,
     stuck,
     unauthorized,
+    under_registration,
 )
 
 __all__ = [
@@ -26,4 +27,5 @@ __all__ = [
     "reverse_flow",
     "stuck",
     "unauthorized",
+    "under_registration",
 ]

@@ -29,8 +29,8 @@ from gmina.engine.base import (
     register,
 )
 from gmina.engine.grid import HOUR_US
-from gmina.engine.series import nanmedian, row_quantile
-from gmina.engine.views import daily_volumes
+from gmina.engine.series import row_quantile
+from gmina.engine.views import daily_volumes, zone_day_factors
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ class AbnormalUse(DetectorBase[AbnormalUseParams]):
         usual = row_quantile(base, params.usual_quantile)
         enough = (~np.isnan(base)).sum(axis=1) >= params.min_baseline_days
         usable = enough & data.customer_rows & (usual > 0)
-        factor = _day_factors(recent, usual, usable, data.zone_balance.meter_zone, params.min_peers)
+        factor = zone_day_factors(recent, usual, usable, data.zone_balance.meter_zone, params.min_peers)
         expected = usual[:, None] * factor
         with np.errstate(invalid="ignore"):
             high = usable[:, None] & (recent >= params.factor * expected) & (recent - expected >= params.min_excess_l)
@@ -99,19 +99,3 @@ class AbnormalUse(DetectorBase[AbnormalUseParams]):
                 )
             )
         return out
-
-
-def _day_factors(
-    recent: np.ndarray, usual: np.ndarray, usable: np.ndarray, zone: np.ndarray, min_peers: int
-) -> np.ndarray:
-    """``(n_meters, recent days)`` the median over each zone's usable meters of day volume / usual day (1 where a
-    zone has fewer than ``min_peers``)."""
-    out = np.ones(recent.shape)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = recent / usual[:, None]
-    for z in np.unique(zone[zone >= 0]).tolist():
-        rows = usable & (zone == z)
-        if rows.sum() >= min_peers:
-            f = nanmedian(ratio[rows], axis=0)
-            out[zone == z] = np.where(np.isnan(f) | (f <= 0), 1.0, f)
-    return out
