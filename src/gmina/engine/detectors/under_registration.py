@@ -33,7 +33,7 @@ from gmina.engine.base import (
     register,
 )
 from gmina.engine.grid import HOUR_US
-from gmina.engine.series import level_shift, nanmedian
+from gmina.engine.series import level_shift, mad_sigma, nanmedian
 from gmina.engine.views import daily_volumes, zone_day_factors
 
 
@@ -44,6 +44,7 @@ class UnderRegistrationParams(BaseParams):
     min_days: int = param(10, "d", "days after the change point needed")
     min_ratio: float = param(0.55, "", "a fall to below this share of the usual is not a drift (a bypass, an absence)")
     max_ratio: float = param(0.9, "", "a fall to above this share is within the premise's noise")
+    screen_score: float = param(4.0, "σ", "the latest days' fall (standard errors) that earns a full search")
     min_score: float = param(8.0, "σ", "change-point score (standard errors of log use; the best of many splits)")
     tail_days: int = param(4, "d", "days at each end of the fall compared for gradualness")
     min_deepening: float = param(0.5, "", "the fall's end must be this share of the whole fall below its beginning")
@@ -71,11 +72,13 @@ class UnderRegistration(DetectorBase[UnderRegistrationParams]):
         factor = zone_day_factors(v, usual, usable, data.zone_balance.meter_zone, params.min_peers)
         with np.errstate(invalid="ignore", divide="ignore"):
             x = np.log(np.maximum(v, 1.0) / factor)
-        # cheap screen: the latest days below the earlier ones by more than the noise of a premise
+        # cheap screen: the latest days below the earlier ones by more than a drift's least fall and the premise's noise
         split = complete - params.min_days
         with np.errstate(invalid="ignore"):
             drop = nanmedian(x[:, :split], axis=1) - nanmedian(x[:, split:], axis=1)
-            maybe = usable & (drop >= -np.log(params.max_ratio))
+            sigma = np.maximum(params.min_log_sigma, mad_sigma(x[:, :split], axis=1))
+            se = sigma * np.sqrt(1.0 / params.min_days + 1.0 / max(split, 1))
+            maybe = usable & (drop >= -np.log(params.max_ratio)) & (drop >= params.screen_score * se)
         out: list[Candidate] = []
         for row in np.flatnonzero(maybe).tolist():
             cand = self._meter(data, row, x[row], v[row], params)
