@@ -9,7 +9,7 @@ from typing import cast
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["LevelShift", "daily_sums", "level_shift", "mad_sigma", "nanmedian", "row_quantile", "runs"]
+__all__ = ["LevelShift", "daily_sums", "level_shift", "mad_sigma", "nanmedian", "padded_median", "row_quantile", "runs"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -108,6 +108,21 @@ def _sorted_median(rows: F64) -> F64:
     return np.asarray((lo + hi) / 2.0)
 
 
+def padded_median(rows: F64) -> F64:
+    """Median of each row's known values, for rows padded with NaN; NaN for a row with none (no warning).
+
+    >>> padded_median(np.array([[3.0, 1.0, np.nan], [np.nan, np.nan, np.nan], [4.0, 2.0, 1.0]])).tolist()
+    [2.0, nan, 2.0]
+    """
+    if rows.shape[1] == 0:
+        return np.full(rows.shape[0], np.nan)
+    k = np.count_nonzero(~np.isnan(rows), axis=1)
+    s = np.sort(rows, axis=1)  # NaN last
+    i = np.arange(rows.shape[0])
+    lo, hi = s[i, np.maximum(k - 1, 0) // 2], s[i, k // 2 - (k == 0)]
+    return np.where(k > 0, (lo + hi) / 2.0, np.nan)
+
+
 def _nanmedian(x: NDArray[np.floating], axis: int | None) -> F64:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -170,16 +185,24 @@ def level_shift(
     valid = np.flatnonzero(~np.isnan(x))
     if valid.size < min_reference + min_after:
         return None
-    best: LevelShift | None = None
-    for i in range(min_reference, valid.size - min_after + 1):
-        ref = x[valid[max(0, i - reference_len) : i]]
-        after = x[valid[i:]]
-        base = float(np.median(ref))
-        sigma = max(min_sigma, float(mad_sigma(ref)))
-        excess = float(np.median(after)) - base
-        score = excess / (sigma * float(np.sqrt(1.0 / after.size + 1.0 / ref.size)))
-        if best is None or score > best.score:
-            best = LevelShift(int(valid[i]), base, sigma, excess, score)
+    xv = x[valid]
+    n = xv.size
+    split = np.arange(min_reference, n - min_after + 1)
+    # every split at once: its reference window and its tail as rows padded with NaN
+    cols = np.arange(reference_len)
+    at = split[:, None] - reference_len + cols[None, :]
+    ref = np.where(at >= 0, xv[np.maximum(at, 0)], np.nan)
+    at = split[:, None] + np.arange(n - min_reference)[None, :]
+    after = np.where(at < n, xv[np.minimum(at, n - 1)], np.nan)
+    base = padded_median(ref)
+    sigma = np.maximum(min_sigma, 1.4826 * padded_median(np.abs(ref - base[:, None])))
+    excess = padded_median(after) - base
+    n_ref = np.minimum(split, reference_len)
+    score = excess / (sigma * np.sqrt(1.0 / (n - split) + 1.0 / n_ref))
+    j = int(np.argmax(score))
+    best: LevelShift | None = LevelShift(
+        int(valid[split[j]]), float(base[j]), float(sigma[j]), float(excess[j]), float(score[j])
+    )
     if best is not None and best.excess > 0:  # a median tolerates a few low values: start where the rise is
         rising = valid[(valid >= best.start) & (x[valid] >= best.reference + 0.5 * best.excess)]
         if rising.size:
@@ -195,7 +218,18 @@ def row_quantile(x: F64, q: float) -> F64:
     [2.0, nan]
     """
     out = np.full(x.shape[0], np.nan)
-    known = ~np.isnan(x).all(axis=1)
-    if known.any():
-        out[known] = np.nanquantile(x[known], q, axis=1)
+    n = np.count_nonzero(~np.isnan(x), axis=1)
+    rows = np.flatnonzero(n > 0)
+    if rows.size:
+        # numpy's linear method (``np.nanquantile``) on rows sorted once, NaN last: the same values, without a
+        # Python-level pass per row
+        s = np.sort(x[rows], axis=1)
+        k = n[rows]
+        at = (k - 1) * q
+        lo = np.floor(at).astype(np.int64)
+        t = at - lo
+        a = s[np.arange(rows.size), lo]
+        b = s[np.arange(rows.size), np.minimum(lo + 1, k - 1)]
+        gap = b - a
+        out[rows] = np.where(t >= 0.5, b - gap * (1 - t), a + gap * t)
     return out

@@ -58,23 +58,26 @@ class ReverseFlow(DetectorBase[ReverseFlowParams]):
         d = pr.delta
         rise = d > p.tolerance_l
         fall = d < -p.tolerance_l
-        # runs of pairs without a rise, within one meter: segment sums, then a loop over the few that qualify
-        if d.size == 0:
+        # runs of pairs without a rise, within one meter: only the runs that hold a fall are looked at
+        fall_at = np.flatnonzero(fall)
+        if fall_at.size < p.min_negative:
             return []
-        heads = np.flatnonzero(rise | ~pr.valid | np.r_[True, pr.row[1:] != pr.row[:-1]])
-        starts = heads + rise[heads]  # a run starts after its rise
-        ends = np.r_[heads[1:], d.size]
-        moving_pair = np.abs(d) > p.tolerance_l
-        n_fall = np.add.reduceat(fall.astype(np.int64), heads)
-        n_moving = np.add.reduceat(moving_pair.astype(np.int64), heads) - rise[heads]
-        ok = (n_fall >= p.min_negative) & (n_fall >= p.min_negative_share * np.maximum(n_moving, 1))
+        head = rise | ~pr.valid
+        head[0] = True
+        head[1:] |= pr.row[1:] != pr.row[:-1]
+        heads = np.flatnonzero(head)
+        runs, n_falls = np.unique(np.searchsorted(heads, fall_at, side="right") - 1, return_counts=True)
         out: list[Candidate] = []
         customer = data.customer_rows
-        for lo, hi in zip(starts[ok].tolist(), ends[ok].tolist(), strict=True):
+        for run in runs[n_falls >= p.min_negative].tolist():
+            h = int(heads[run])
+            lo = h + int(rise[h])  # a run starts after its rise
+            hi = int(heads[run + 1]) if run + 1 < heads.size else d.size
+            n_moving = int(np.count_nonzero(np.abs(d[lo:hi]) > p.tolerance_l))
             f = fall[lo:hi]
             n_f = int(f.sum())
             row = int(pr.row[lo])
-            if not customer[row]:
+            if not customer[row] or n_f < p.min_negative_share * max(n_moving, 1):
                 continue
             first = lo + int(np.argmax(f))
             ongoing = hi == d.size or pr.row[hi] != row
