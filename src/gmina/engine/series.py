@@ -200,14 +200,12 @@ def level_shift(
     n_ref = np.minimum(split, reference_len)
     score = excess / (sigma * np.sqrt(1.0 / (n - split) + 1.0 / n_ref))
     j = int(np.argmax(score))
-    best: LevelShift | None = LevelShift(
-        int(valid[split[j]]), float(base[j]), float(sigma[j]), float(excess[j]), float(score[j])
-    )
-    if best is not None and best.excess > 0:  # a median tolerates a few low values: start where the rise is
+    best = LevelShift(int(valid[split[j]]), float(base[j]), float(sigma[j]), float(excess[j]), float(score[j]))
+    if best.excess > 0:  # a median tolerates a few low values: start where the rise is
         rising = valid[(valid >= best.start) & (x[valid] >= best.reference + 0.5 * best.excess)]
         if rising.size:
-            excess = float(np.median(x[valid[valid >= rising[0]]])) - best.reference
-            best = LevelShift(int(rising[0]), best.reference, best.sigma, excess, best.score)
+            rise = float(np.median(x[valid[valid >= rising[0]]])) - best.reference
+            best = LevelShift(int(rising[0]), best.reference, best.sigma, rise, best.score)
     return best
 
 
