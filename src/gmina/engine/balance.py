@@ -90,21 +90,38 @@ def _shaped(data: EngineInput) -> ShapedBalance:
     mz = zb.meter_zone
     day = g.local_day
     n_days = int(day.max()) + 1 if h else 0
-    # the zone-balance consumption of each customer row (registered where usable, imputed elsewhere)
+    # the zone-balance consumption of each customer row (registered where usable, imputed elsewhere), taken a few
+    # rows at a time: full-size copies of the grid cost more than the sums made of them
     v = g.volume_l
-    with np.errstate(invalid="ignore"):
-        usable = (v >= -0.5) & (v <= overload_lph(data)[:, None])  # known and in range (as the zone balance)
+    overload = overload_lph(data)
     hod = g.local_hour
+
+    def usable_volume(rows: NDArray[np.bool_]) -> F64:
+        """``v`` of ``rows`` where known and in range (as the zone balance), else NaN."""
+        x = v[rows]
+        with np.errstate(invalid="ignore"):
+            ok = (x >= -0.5) & (x <= overload[rows][:, None])
+        return np.where(ok, x, np.nan)
+
+    def filled(rows: NDArray[np.bool_]) -> F64:
+        x = usable_volume(rows)
+        return np.where(np.isnan(x), zb.expected_hod_l[rows][:, hod], x)
+
     hourly = (res == 0) & (mz >= 0)
     # demand shape: hourly meters' consumption per meter, per zone (pooled where too few)
-    filled = np.where(usable, v, zb.expected_hod_l[:, hod])
-    pooled = _mean_rows(filled[hourly])
+    pooled: F64 | None = None
     shape = np.empty((nz, h))
     exact_part = np.zeros((nz, h))
     for z in range(nz):
         rows = hourly & (mz == z)
-        exact_part[z] = filled[rows].sum(axis=0)
-        base = _mean_rows(filled[rows]) if rows.sum() >= MIN_SHAPE_METERS else pooled
+        f = filled(rows)
+        exact_part[z] = f.sum(axis=0)
+        if rows.sum() >= MIN_SHAPE_METERS:
+            base = _mean_rows(f)
+        else:
+            if pooled is None:
+                pooled = _mean_rows(filled(hourly))
+            base = pooled
         shape[z] = _normalise(base if base.size else np.ones(h))
     # daily meters: each day's known volume spread by the shape within the day
     coarse = np.zeros((nz, h))
@@ -113,11 +130,11 @@ def _shaped(data: EngineInput) -> ShapedBalance:
     onehot_day[np.arange(h), day] = 1.0
     hours_per_day = onehot_day.sum(axis=0)
     sparse_all = (res == 2) & (mz >= 0)
-    all_rates = _rates(np.where(usable[sparse_all], v[sparse_all], np.nan)) if sparse_all.any() else None
+    all_rates = _rates(usable_volume(sparse_all)) if sparse_all.any() else None
     for z in range(nz):
         d_rows = (res == 1) & (mz == z)
         if d_rows.any():
-            days = np.where(usable[d_rows], v[d_rows], zb.expected_hod_l[d_rows][:, hod]) @ onehot_day
+            days = filled(d_rows) @ onehot_day
             weight = shape[z] / np.maximum((shape[z] @ onehot_day)[day], 1e-9)
             coarse[z] += days.sum(axis=0)[day] * weight
             usual = np.median(days, axis=1, keepdims=True)
@@ -125,7 +142,7 @@ def _shaped(data: EngineInput) -> ShapedBalance:
             lump[z] = (excess / np.maximum(hours_per_day, 1.0))[day]
         s_rows = ((res == 2) | (res == -1)) & (mz == z)
         if s_rows.any():
-            rate = _rates(np.where(usable[s_rows], v[s_rows], np.nan))
+            rate = _rates(usable_volume(s_rows))
             has = ~np.isnan(rate)
             fallback = nanmedian(rate) if has.any() else (nanmedian(all_rates) if all_rates is not None else np.nan)
             rate = np.where(np.isnan(rate), fallback, rate)

@@ -213,15 +213,29 @@ def daily_volumes(data: EngineInput) -> DailyVolumes:
 
 def _daily_volumes(data: EngineInput) -> DailyVolumes:
     g = data.grid
+    m = g.volume_l.shape[0]
     n_days = int(g.local_day.max()) + 1 if g.n_hours else 0
-    onehot = np.zeros((g.n_hours, n_days))
-    onehot[np.arange(g.n_hours), g.local_day] = 1.0
-    known = ~np.isnan(g.volume_l)
-    sums = np.where(known, g.volume_l, 0.0) @ onehot
-    missing = (~known).astype(np.float64) @ onehot
-    interp = (g.interpolated & known).astype(np.float64) @ onehot
-    hours = onehot.sum(axis=0)
-    return DailyVolumes(np.where(missing > 0, np.nan, sums), interp / np.maximum(hours, 1.0))
+    volume = np.full((m, n_days), np.nan)
+    interp = np.zeros((m, n_days))
+    if n_days == 0:
+        return DailyVolumes(volume, interp)
+    # local days are runs of consecutive grid columns: sums over each run, a block of meters at a time
+    first = np.flatnonzero(np.r_[True, g.local_day[1:] != g.local_day[:-1]])
+    days = g.local_day[first]
+    hours = np.diff(np.r_[first, g.n_hours]).astype(np.float64)
+    for lo in range(0, m, DAILY_ROWS):
+        x = g.volume_l[lo : lo + DAILY_ROWS]
+        known = ~np.isnan(x)
+        sums = np.add.reduceat(np.where(known, x, 0.0), first, axis=1)
+        missing = np.add.reduceat(~known, first, axis=1, dtype=np.int64)
+        shared = np.add.reduceat(g.interpolated[lo : lo + DAILY_ROWS] & known, first, axis=1, dtype=np.int64)
+        volume[lo : lo + DAILY_ROWS, days] = np.where(missing > 0, np.nan, sums)
+        interp[lo : lo + DAILY_ROWS, days] = shared / hours
+    return DailyVolumes(volume, interp)
+
+
+DAILY_ROWS = 4096
+"""Meters summed into days together (bounds the copies of their hours)."""
 
 
 def zone_day_factors(volume: F64, usual: F64, usable: B, zone: I64, min_peers: int) -> F64:

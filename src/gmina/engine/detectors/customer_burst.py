@@ -42,8 +42,12 @@ from gmina.engine.base import (
     register,
 )
 from gmina.engine.grid import HOUR_US
+from gmina.engine.series import runs
 from gmina.engine.views import night_matrix
 from gmina.engine.zone import overload_lph
+
+CHUNK_ROWS = 4096
+"""Meters looked at together (bounds the copy of their hours)."""
 
 
 @dataclass(frozen=True)
@@ -78,11 +82,13 @@ class CustomerBurst(DetectorBase[CustomerBurstParams]):
         resolved = night_matrix(data, (0, 1, 2, 3, 4), 4).resolved
         q4 = overload_lph(data)
         out: list[Candidate] = []
-        for row in np.flatnonzero(data.customer_rows & resolved).tolist():
-            v = g.volume_l[row]
-            plausible = np.where(v > params.spike_q4 * q4[row], np.nan, v)
-            for start, end in _runs(plausible, params.min_burst_lph):
-                cand = self._run(data, row, plausible, start, end, params)
+        rows = np.flatnonzero(data.customer_rows & resolved)
+        for chunk in np.array_split(rows, max(1, -(-rows.size // CHUNK_ROWS))):
+            v = g.volume_l[chunk]
+            plausible = np.where(v > params.spike_q4 * q4[chunk][:, None], np.nan, v)
+            at, starts, ends = runs(plausible >= params.min_burst_lph)  # an unknown hour breaks a run
+            for i, start, end in zip(at.tolist(), starts.tolist(), ends.tolist(), strict=True):
+                cand = self._run(data, int(chunk[i]), plausible[i], start, end, params)
                 if cand is not None:
                     out.append(cand)
         return out
@@ -171,12 +177,3 @@ def _sustained(x: np.ndarray, n: int) -> float:
         return 0.0
     w = np.lib.stride_tricks.sliding_window_view(np.nan_to_num(x, nan=-np.inf), n).min(axis=1)
     return float(max(0.0, w.max()))
-
-
-def _runs(x: np.ndarray, level: float) -> list[tuple[int, int]]:
-    """``(start, end)`` of runs of consecutive hours at or above ``level`` (an unknown hour breaks a run)."""
-    high = np.nan_to_num(x, nan=-np.inf) >= level
-    if not high.any():
-        return []
-    d = np.diff(np.r_[0, high.astype(np.int8), 0])
-    return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist(), strict=True))
