@@ -51,9 +51,11 @@ class CommLoss(DetectorBase[CommLossParams]):
         limit_of = np.maximum(params.max_silence_h, params.cadence_factor * cadence)
         # silences are counted in whole reading intervals: capture jitter of seconds past an allowed silence is none
         limit = np.where(np.isnan(cadence), np.inf, limit_of + 0.5 * cadence)
-        gap = pr.hours > limit[pr.row]
+        # every limit is at least max_silence_h: only the pairs longer than that are compared with their meter's
+        longer = np.flatnonzero(pr.hours > params.max_silence_h)
+        gap = longer[pr.hours[longer] > limit[pr.row[longer]]]
         out: list[Candidate] = []
-        for i in np.flatnonzero(gap).tolist():
+        for i in gap.tolist():
             row = int(pr.row[i])
             mid = int(g.meter_ids[row])
             out.append(self._candidate(mid, int(pr.t0_us[i]), int(pr.t1_us[i]), end_us, float(limit_of[row])))

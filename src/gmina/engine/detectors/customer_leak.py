@@ -42,7 +42,7 @@ from gmina.engine.base import (
     register,
 )
 from gmina.engine.grid import HOUR_US
-from gmina.engine.views import night_matrix
+from gmina.engine.views import NightMatrix, night_matrix
 
 
 @dataclass(frozen=True)
@@ -71,27 +71,22 @@ class CustomerLeak(DetectorBase[CustomerLeakParams]):
         nm = night_matrix(data, params.night_hours, params.min_night_hours)
         if nm.minimum.size == 0:
             return []
-        rows = np.flatnonzero(data.customer_rows & nm.resolved)
+        # screen: enough usable nights, the latest of them flowing
+        known = ~np.isnan(nm.minimum)
+        latest = nm.minimum.shape[1] - 1 - np.argmax(known[:, ::-1], axis=1)
+        flowing = nm.minimum[np.arange(latest.size), latest] >= params.min_rate_lph
+        enough = known.sum(axis=1) > params.min_baseline_nights
+        rows = np.flatnonzero(data.customer_rows & nm.resolved & enough & flowing)
         out: list[Candidate] = []
         for row in rows.tolist():
-            cand = self._meter(
-                data, row, nm.minimum[row], nm.steady(row, params), nm.values[row], nm.night_end_col, params
-            )
+            cand = self._meter(data, row, nm, params)
             if cand is not None:
                 out.append(cand)
         return out
 
-    def _meter(
-        self,
-        data: EngineInput,
-        row: int,
-        mins: np.ndarray,
-        steady: np.ndarray,
-        nm_values: np.ndarray,
-        night_end_col: np.ndarray,
-        p: CustomerLeakParams,
-    ) -> Candidate | None:
+    def _meter(self, data: EngineInput, row: int, nm: NightMatrix, p: CustomerLeakParams) -> Candidate | None:
         g = data.grid
+        mins, nm_values, night_end_col = nm.minimum[row], nm.values[row], nm.night_end_col
         valid = np.flatnonzero(~np.isnan(mins))
         if valid.size <= p.min_baseline_nights:
             return None
@@ -114,6 +109,7 @@ class CustomerLeak(DetectorBase[CustomerLeakParams]):
         # how often this premise's nights flowed before: a busy premise needs a longer run
         busy = float(np.mean(mins[history] >= float(np.quantile(mins[history], 0.25)) + p.min_rate_lph))
         n = int(run.size)
+        steady = nm.steady(row, p)
         steady_all = bool(steady[last]) and _all_steady(nm_values, last, p)
         if n >= 3 and busy <= p.max_busy_share:
             confidence = min(0.9, 0.75 + 0.05 * (n - 2))

@@ -67,7 +67,6 @@ class RegisterAnomalies(DetectorBase[RegisterParams]):
         with np.errstate(invalid="ignore"):
             wrapped = (pr.index0[fell] > 0.5 * c) & (pr.index1[fell] < 0.5 * c)
         fell = fell[~wrapped]
-        moving = np.flatnonzero(np.abs(delta) > params.tolerance_l)
         hours = pr.hours
         spikes: set[int] = set()
         out: list[Candidate] = []
@@ -85,7 +84,7 @@ class RegisterAnomalies(DetectorBase[RegisterParams]):
         for i in fell.tolist():
             if i - 1 in spikes and pr.row[i - 1] == pr.row[i]:
                 continue  # the spike's undoing
-            after = _next_move(pr.row, delta, moving, i)
+            after = _next_move(pr.row, delta, params.tolerance_l, i)
             if after is not None and after < -params.tolerance_l:
                 continue  # counting down: reverse flow
             drop = -float(delta[i])
@@ -134,17 +133,20 @@ class RegisterAnomalies(DetectorBase[RegisterParams]):
         )
 
 
-def _next_move(row: np.ndarray, delta: np.ndarray, moving: np.ndarray, i: int) -> float | None:
-    """The delta of the first pair after ``i`` of the same meter whose register moved (``moving``: their indices,
-    sorted); ``None`` when it has not moved since.
+def _next_move(row: np.ndarray, delta: np.ndarray, tolerance: float, i: int) -> float | None:
+    """The delta of the first pair after ``i`` of the same meter (``row`` sorted) that moved by more than
+    ``tolerance``; ``None`` when it has not moved since.
 
-    >>> d = np.array([-50.0, 0.0, 7.0, 0.0, 3.0])
-    >>> _next_move(np.array([1, 1, 1, 1, 2]), d, np.flatnonzero(np.abs(d) > 1), 0)
+    >>> _next_move(np.array([1, 1, 1, 1, 2]), np.array([-50.0, 0.0, 7.0, 0.0, 3.0]), 1.0, 0)
     7.0
     """
-    k = int(np.searchsorted(moving, i, side="right"))
-    if k < moving.size and row[moving[k]] == row[i]:
-        return float(delta[moving[k]])
+    end = int(np.searchsorted(row, row[i], side="right"))
+    lo, step = i + 1, 64
+    while lo < end:  # a few pairs first: the register usually moves again soon
+        hit = np.flatnonzero(np.abs(delta[lo : min(end, lo + step)]) > tolerance)
+        if hit.size:
+            return float(delta[lo + int(hit[0])])
+        lo, step = lo + step, step * 4
     return None
 
 

@@ -64,16 +64,18 @@ class Stuck(DetectorBase[StuckParams]):
         g = data.grid
         if pr.row.size == 0:
             return []
-        last = np.r_[pr.row[1:] != pr.row[:-1], True] & pr.valid
-        breaks = (np.abs(pr.delta) > params.zero_tol_l) | ~pr.valid  # a move, or the start of the meter's pairs
-        # per pair: the index of the latest break at or before it
-        last_move = np.maximum.accumulate(np.where(breaks, np.arange(pr.row.size), 0))
+        # each customer meter's latest pair; a meter whose latest pair moved is not stuck
+        rows = np.flatnonzero(data.customer_rows).astype(pr.row.dtype)
+        lo = np.searchsorted(pr.row, rows, side="left")
+        last = np.searchsorted(pr.row, rows, side="right") - 1
+        keep = last >= lo
+        lo, last = lo[keep], last[keep]
+        still = pr.valid[last] & ~(np.abs(pr.delta[last]) > params.zero_tol_l)
         out: list[Candidate] = []
-        customer = data.customer_rows
-        for i in np.flatnonzero(last & customer[pr.row]).tolist():
-            first_still = int(last_move[i]) + 1
-            if first_still > i:
-                continue  # the latest pair moved
+        for first, i in zip(lo[still].tolist(), last[still].tolist(), strict=True):
+            # the latest break (a move, or the invalid pair that starts the meter's pairs) at or before ``i``
+            breaks = np.flatnonzero((np.abs(pr.delta[first : i + 1]) > params.zero_tol_l) | ~pr.valid[first : i + 1])
+            first_still = first + int(breaks[-1]) + 1 if breaks.size else first
             since_us = int(pr.t0_us[first_still])
             zero_h = (int(pr.t1_us[i]) - since_us) / HOUR_US
             if zero_h < params.zero_h:
