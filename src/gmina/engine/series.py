@@ -85,7 +85,10 @@ def nanmedian(x: NDArray[np.floating], axis: int | None = None) -> F64:
         out[:] = _sorted_median(rows)
     else:
         out[plain] = _sorted_median(rows[plain])
-        out[~plain] = _nanmedian(rows[~plain], 1)
+        rest = np.flatnonzero(~plain)
+        gaps = _plain(np.where(np.isnan(rows[rest]), 0.0, rows[rest]))  # plain but for NaN: sorted, NaN last
+        out[rest[gaps]] = padded_median(rows[rest[gaps]])
+        out[rest[~gaps]] = _nanmedian(rows[rest[~gaps]], 1)
     return out.reshape(moved.shape[:-1])
 
 

@@ -239,11 +239,8 @@ def _daily_volumes(data: EngineInput) -> DailyVolumes:
     hours = np.diff(np.r_[first, g.n_hours]).astype(np.float64)
     for lo in range(0, m, DAILY_ROWS):
         x = g.volume_l[lo : lo + DAILY_ROWS]
-        known = ~np.isnan(x)
-        sums = np.add.reduceat(np.where(known, x, 0.0), first, axis=1)
-        missing = np.add.reduceat(~known, first, axis=1, dtype=np.int64)
-        shared = np.add.reduceat(g.interpolated[lo : lo + DAILY_ROWS] & known, first, axis=1, dtype=np.int64)
-        volume[lo : lo + DAILY_ROWS, days] = np.where(missing > 0, np.nan, sums)
+        shared = np.add.reduceat(g.interpolated[lo : lo + DAILY_ROWS] & ~np.isnan(x), first, axis=1, dtype=np.int64)
+        volume[lo : lo + DAILY_ROWS, days] = np.add.reduceat(x, first, axis=1)  # NaN where an hour is unknown
         interp[lo : lo + DAILY_ROWS, days] = shared / hours
     return DailyVolumes(volume, interp)
 

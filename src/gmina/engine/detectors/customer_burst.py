@@ -82,7 +82,9 @@ class CustomerBurst(DetectorBase[CustomerBurstParams]):
         resolved = night_matrix(data, (0, 1, 2, 3, 4), 4).resolved
         q4 = overload_lph(data)
         out: list[Candidate] = []
-        rows = np.flatnonzero(data.customer_rows & resolved)
+        # only meters with an hour at burst rate are looked at (one pass, no copy)
+        peak = np.fmax.reduce(g.volume_l, axis=1) if g.n_hours else np.full(g.meter_ids.size, np.nan)
+        rows = np.flatnonzero(data.customer_rows & resolved & (peak >= params.min_burst_lph))
         for chunk in np.array_split(rows, max(1, -(-rows.size // CHUNK_ROWS))):
             v = g.volume_l[chunk]
             plausible = np.where(v > params.spike_q4 * q4[chunk][:, None], np.nan, v)
