@@ -157,14 +157,16 @@ def _reading_pairs(data: EngineInput) -> ReadingPairs:
         known = row >= 0
         row, t, idx = row[known], t[known], idx[known]
         restart = restart.filter(pl.Series(known))
-    valid = (row[1:] == row[:-1]) & (t[1:] > t[:-1])
+    valid = row[1:] == row[:-1]
+    valid &= t[1:] > t[:-1]
     if restart.null_count() < restart.len():
         valid &= ~restart.fill_null(False).to_numpy()[1:]
+    bad = np.flatnonzero(~valid)  # few: one per meter, and restarts
     delta = np.subtract(idx[1:], idx[:-1], dtype=np.float64)
-    delta[~valid] = np.nan
+    delta[bad] = np.nan
     hours = np.subtract(t[1:], t[:-1], dtype=np.float64)
     hours /= HOUR_US
-    hours[~valid] = np.nan
+    hours[bad] = np.nan
     return ReadingPairs(row[1:], t[:-1], t[1:], idx[:-1], idx[1:], valid, delta, hours)
 
 
