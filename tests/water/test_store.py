@@ -255,19 +255,30 @@ SCENARIOS = {
 }
 
 
-@pytest.mark.parametrize("plain_insert_from", [0, 10**9], ids=["plain INSERT", "ON CONFLICT"])
+@pytest.mark.parametrize(
+    ("plain_insert_from", "direct"),
+    [(0, False), (10**9, False), (0, True)],
+    ids=["plain INSERT", "ON CONFLICT", "direct COPY"],
+)
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
 def test_the_clean_file_path_gives_what_the_full_classification_gives(
-    scenario: str, plain_insert_from: int, tenant_a: Tenant, tenant_b: Tenant
+    scenario: str, plain_insert_from: int, direct: bool, tenant_a: Tenant, tenant_b: Tenant
 ) -> None:
-    """A file of new keys in order skips the classification; any other file must not notice the attempt."""
+    """A file of new keys in order skips the classification; any other file must not notice the attempt.
+
+    ``direct``: on PostgreSQL, the direct ``COPY`` into the readings table (elsewhere the same as off).
+    """
     from gmina.water.store import ingest as store
 
     earlier, rows = SCENARIOS[scenario]
     outcomes = []
-    for tenant, attempt in ((tenant_a, store._store_clean), (tenant_b, lambda *a: None)):
+    for tenant, attempt, use_direct in ((tenant_a, store._store_clean, direct), (tenant_b, lambda *a: None, False)):
         make_meter(tenant.member, "M1")
-        with patch.object(store, "_store_clean", attempt), patch.object(store, "PLAIN_INSERT_FROM", plain_insert_from):
+        with (
+            patch.object(store, "_store_clean", attempt),
+            patch.object(store, "PLAIN_INSERT_FROM", plain_insert_from),
+            patch.object(store, "DIRECT_COPY", use_direct),
+        ):
             if earlier:
                 ingest(tenant, [dict(r) for r in earlier])
             outcomes.append(_outcome(tenant, ingest(tenant, [dict(r) for r in rows])))
@@ -370,12 +381,14 @@ def test_skipping_the_decreasing_check_never_changes_an_outcome(tenant_a: Tenant
         earlier, parts = _random_case(rng, serials)
         outcomes = []
         plain_insert_from = 0 if case % 2 else 10**9  # both ways of inserting the staged rows
-        for tenant, attempt in ((tenant_a, store._store_clean), (tenant_b, lambda *a: None)):
+        direct = case % 3 != 0  # and (on PostgreSQL) the direct COPY, with its fallback to staging
+        for tenant, attempt, use_direct in ((tenant_a, store._store_clean, direct), (tenant_b, lambda *a: None, False)):
             for serial in serials:
                 make_meter(tenant.member, serial)
             with (
                 patch.object(store, "_store_clean", attempt),
                 patch.object(store, "PLAIN_INSERT_FROM", plain_insert_from),
+                patch.object(store, "DIRECT_COPY", use_direct),
             ):
                 if earlier:
                     ingest(tenant, [dict(r) for r in earlier])
@@ -388,3 +401,98 @@ def test_skipping_the_decreasing_check_never_changes_an_outcome(tenant_a: Tenant
                 (result.accepted, result.duplicates, sorted(refused.values_list("line", "reason", "index_l")), kept)
             )
         assert outcomes[0] == outcomes[1], f"case {case}"
+
+
+def _full_row(tenant: Tenant) -> list[tuple[object, ...]]:
+    rows = Reading.all_tenants.filter(member=tenant.member).order_by("meter__serial", "observed_at")
+    return list(
+        rows.values_list(
+            "meter__serial",
+            "observed_at",
+            "index_l",
+            "flow_lph",
+            "backflow_l",
+            "source",
+            "time_basis",
+            "read_type",
+            "time_ambiguous",
+        )
+    )
+
+
+@pytest.mark.postgres_only
+@pytest.mark.parametrize("spool_memory", [0, 10**9], ids=["spool on disk", "spool in memory"])
+def test_the_direct_copy_falls_back_to_staging_with_the_same_stored_result(
+    spool_memory: int, tenant_a: Tenant, tenant_b: Tenant
+) -> None:
+    """All-new batches are copied straight in; a stored key met in a later batch sends the whole
+    source (replayed from the spool) through the full classification: the same outcome as without."""
+    from django.db import connection
+
+    from gmina.water.store import direct
+    from gmina.water.store import ingest as store
+
+    assert connection.vendor == "postgresql"
+    extra = {"flow_lph": 12.5, "backflow_l": 3, "time_basis": "reception", "read_type": "estimated"}
+    parts = [
+        [reading("M1", h, 100 + h, **(extra if h % 2 else {})) for h in range(5)],
+        [reading("M2", h, 500 + h, time_ambiguous=h == 1) for h in range(5)]
+        + [reading("NOPE", 1, 5), reading("M2", 9, 10**9, flags=[flag("leak")])],
+        [reading("M1", h, 100 + h) for h in range(5, 10)] + [reading("M3", 2, 7)],  # M3 at hour 2 is stored
+    ]
+    outcomes = []
+    for tenant, use_direct in ((tenant_a, True), (tenant_b, False)):
+        for serial in ("M1", "M2", "M3"):
+            make_meter(tenant.member, serial)
+        ingest(tenant, [reading("M3", 2, 7), reading("M3", 3, 8)])  # stored before the source
+        with (
+            patch.object(store, "DIRECT_COPY", use_direct),
+            patch.object(direct, "SPOOL_MEMORY", spool_memory),
+            patch.object(direct.DirectCopy, "abandon", autospec=True, side_effect=direct.DirectCopy.abandon) as abandon,
+            patch.object(store, "classify", wraps=store.classify) as classify,
+        ):
+            result = ingest_batches(
+                SYSTEM, tenant.member, [batch([dict(r) for r in p]) for p in parts], source="api", label="t"
+            )
+            assert abandon.call_count == int(use_direct) and classify.call_count == 1
+        refused = QuarantinedRecord.all_tenants.filter(batch=result.batch)
+        events = list(DeviceEvent.all_tenants.filter(member=tenant.member).values_list("code", "first_seen"))
+        outcomes.append(
+            (
+                result.summary(),
+                [(i.line, i.reason) for i in result.issues],
+                sorted(refused.values_list("line", "reason", "index_l")),
+                _full_row(tenant),
+                events,
+            )
+        )
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0][0] == {"received": 18, "accepted": 16, "duplicates": 1, "quarantined": 1}
+
+
+@pytest.mark.postgres_only
+def test_the_direct_copy_stores_every_column_as_the_staging_path_does(tenant_a: Tenant, tenant_b: Tenant) -> None:
+    from gmina.water.store import ingest as store
+
+    extra = {"flow_lph": 12.5, "backflow_l": 3, "time_basis": "reception", "read_type": "estimated"}
+    rows = [reading("M1", h, 100 + h, **(extra if h % 2 else {})) for h in range(6)]
+    rows += [
+        reading("M1", 6, 106, flow_lph=-0.25, time_ambiguous=True, observed_at=T0 + timedelta(hours=6, microseconds=7))
+    ]
+    rows += [reading("M2", 1, 1, flags=[flag("leak")]), reading("M2", 2, 2)]
+    outcomes = []
+    for tenant, use_direct in ((tenant_a, True), (tenant_b, False)):
+        make_meter(tenant.member, "M1")
+        make_meter(tenant.member, "M2")
+        with (
+            patch.object(store, "DIRECT_COPY", use_direct),
+            patch.object(store, "_store_clean", wraps=store._store_clean) as staged,
+        ):
+            result = ingest(tenant, [dict(r) for r in rows])
+            assert staged.call_count == int(not use_direct)
+        events = list(
+            DeviceEvent.all_tenants.filter(member=tenant.member).values_list("code", "first_seen", "ended_at")
+        )
+        outcomes.append((result.summary(), _full_row(tenant), events))
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0][0]["accepted"] == len(rows)

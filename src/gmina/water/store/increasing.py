@@ -31,23 +31,41 @@ class _Run:
     last_index: int
 
 
+@dataclass(frozen=True)
+class Segment:
+    """Readings of one meter that a batch adds before every reading of it seen so far (or its first).
+
+    ``below`` is the time of the meter's earliest reading seen before this batch (µs), None for a
+    meter the batch shows first: a source's own readings of the meter all lie at or after it.
+    """
+
+    meter_id: int
+    first_at: int  # µs since the epoch
+    first_index: int
+    below: int | None
+
+
 @dataclass
 class IncreasingEvidence:
     tolerance_l: int
     doubt: bool = False
     runs: dict[int, _Run] = field(default_factory=dict)
 
-    def add(self, meter_ids: pa.Array, observed_at: pa.Array, index_l: pa.Array) -> None:
-        """Take one staged batch (no nulls): sort it by meter and time and extend each meter's run."""
+    def add(self, meter_ids: pa.Array, observed_at: pa.Array, index_l: pa.Array) -> list[Segment]:
+        """Take one staged batch (no nulls): sort it by meter and time and extend each meter's run.
+
+        Returns the segments that start a meter's run or extend it backwards (see ``Segment``).
+        """
+        segments: list[Segment] = []
         if self.doubt or len(meter_ids) == 0:
-            return
+            return segments
         table = pa.table({"m": meter_ids, "t": pc.cast(observed_at, pa.int64()), "i": index_l})
         table = table.take(pc.sort_indices(table, sort_keys=[("m", "ascending"), ("t", "ascending")]))
         m, t, i = (table.column(name).to_numpy() for name in ("m", "t", "i"))
         same = m[1:] == m[:-1]
         if np.any(same & ((t[1:] <= t[:-1]) | (i[1:] < i[:-1] - self.tolerance_l))):
             self.doubt = True  # a drop or a repeated time within the batch: let the SQL check decide
-            return
+            return segments
         starts = np.flatnonzero(np.concatenate(([True], ~same)))
         ends = np.concatenate((starts[1:], [len(m)])) - 1
         tol = self.tolerance_l
@@ -57,13 +75,16 @@ class IncreasingEvidence:
             run = self.runs.get(meter)
             if run is None:
                 self.runs[meter] = _Run(first_at, first_index, last_at, last_index)
+                segments.append(Segment(meter, first_at, first_index, None))
             elif first_at > run.last_at and first_index >= run.last_index - tol:
                 run.last_at, run.last_index = last_at, last_index
             elif last_at < run.first_at and run.first_index >= last_index - tol:
+                segments.append(Segment(meter, first_at, first_index, run.first_at))
                 run.first_at, run.first_index = first_at, first_index
             else:
                 self.doubt = True  # this meter's readings interleave across batches
-                return
+                return segments
+        return segments
 
     def proven(self, connection: BaseDatabaseWrapper) -> bool:
         """True if no staged reading can be decreasing, given what is stored (one index probe per meter)."""

@@ -24,6 +24,7 @@ from gmina.ingest import READINGS_SCHEMA, FileRejected, ParsedBatch, RejectReaso
 from gmina.water.models import ImportBatch
 from gmina.water.models.choices import BatchStatus
 from gmina.water.store.classify import CAND, classify, refuse_decreasing
+from gmina.water.store.direct import DirectCopy, NeedsClassification
 from gmina.water.store.events import apply_device_flags
 from gmina.water.store.increasing import IncreasingEvidence
 from gmina.water.store.quarantine import raw_line, write_quarantine
@@ -42,6 +43,8 @@ from gmina.water.store.staging import (
 FUTURE_SKEW = timedelta(minutes=5)
 # An index may dip this much (L) below its predecessors without being called decreasing.
 DEFAULT_TOLERANCE_L = 10
+# PostgreSQL: try the direct path first (new keys copied straight into water_reading, see direct.py).
+DIRECT_COPY = True
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,7 @@ class _Run:
     resolver: MeterResolver
     now: datetime
     increasing: IncreasingEvidence
+    direct: DirectCopy | None = None
     seq: int = 0
     received: int = 0
     meters: set[int] = field(default_factory=set)  # every meter the import resolved (for the zones it touched)
@@ -120,10 +124,16 @@ def ingest_batches(
     try:
         with transaction.atomic():
             batch = ImportBatch.all_tenants.create(**origin)
-            run = _Run(member.pk, batch.pk, MeterResolver(member.pk), now, IncreasingEvidence(tolerance_l))
+            resolver = MeterResolver(member.pk)
+            run = _Run(member.pk, batch.pk, resolver, now, IncreasingEvidence(tolerance_l))
             create_staging(connection)
+            if DIRECT_COPY and connection.vendor == "postgresql":
+                run.direct = DirectCopy(connection, member_id=member.pk, batch_id=batch.pk, source=source)
             for parsed in batches:
-                _stage(run, parsed)
+                if run.direct is None:
+                    _stage(run, parsed)
+                else:
+                    run = _stage_direct(run, parsed, tolerance_l)
                 if on_batch is not None:
                     on_batch(parsed.readings.num_rows + parsed.rejections.num_rows)
             result = _finish(run, batch, tolerance_l)
@@ -137,6 +147,25 @@ def ingest_batches(
             )
             record_audit(actor, "reject_import", rejected, member=member, after={"error": str(exc)})
         raise
+
+
+def _stage_direct(run: _Run, parsed: ParsedBatch, tolerance_l: int) -> _Run:
+    """Stage a batch on the direct path; if the source turns out to need the full path, replay it there."""
+    assert run.direct is not None
+    run.direct.spool.add(parsed)
+    try:
+        _stage(run, parsed)
+        return run
+    except NeedsClassification:
+        replay = run.direct.abandon()
+    # The savepoint undid the batch's rows, quarantined records and staged flags: start the count again.
+    fresh = _Run(run.member_id, run.batch_id, run.resolver, run.now, IncreasingEvidence(tolerance_l))
+    try:
+        for earlier in replay:
+            _stage(fresh, earlier)
+    finally:
+        run.direct.spool.close()
+    return fresh
 
 
 def _stage(run: _Run, parsed: ParsedBatch) -> None:
@@ -181,11 +210,18 @@ def _stage(run: _Run, parsed: ParsedBatch) -> None:
     seqs = pa.array(range(run.seq, run.seq + n), pa.int64())
     run.seq += n
     table = pa.Table.from_batches([readings]).append_column("seq", seqs).append_column("meter_id", meter_ids)
-    write_stage(connection, table)
-    run.increasing.add(meter_ids, readings.column("observed_at"), readings.column("index_l"))
     flag_counts = pc.list_value_length(readings.column("flags"))
-    if pc.max(flag_counts).as_py():
+    has_flags = bool(pc.max(flag_counts).as_py())
+    if has_flags:
         flagged = table.filter(pc.greater(pc.fill_null(flag_counts, 0), 0))
+    if run.direct is not None:
+        run.direct.write(table, run.increasing)
+        if has_flags:
+            write_stage(connection, flagged)  # device events are derived from the staged flagged rows
+    else:
+        write_stage(connection, table)
+        run.increasing.add(meter_ids, readings.column("observed_at"), readings.column("index_l"))
+    if has_flags:
         flat = pc.list_flatten(flagged.column("flags"))
         parents = pc.list_parent_indices(flagged.column("flags"))
         copy_rows(
@@ -252,7 +288,11 @@ class _NotClean(Exception):
 
 def _finish(run: _Run, batch: ImportBatch, tolerance_l: int) -> ImportResult:
     params: list[int | str] = [run.member_id, batch.source, batch.pk]
-    accepted = _store_clean(params, run.seq, tolerance_l, run.increasing)
+    if run.direct is not None:
+        run.direct.finish()
+        accepted: int | None = run.direct.stored
+    else:
+        accepted = _store_clean(params, run.seq, tolerance_l, run.increasing)
     clean, duplicates = accepted is not None, 0
     if accepted is None:
         classification = classify(connection, tolerance_l=tolerance_l)
