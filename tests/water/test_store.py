@@ -421,12 +421,17 @@ def _full_row(tenant: Tenant) -> list[tuple[object, ...]]:
 
 
 @pytest.mark.postgres_only
-@pytest.mark.parametrize("spool_memory", [0, 10**9], ids=["spool on disk", "spool in memory"])
+@pytest.mark.parametrize(
+    ("one_shot", "spool_memory"),
+    [(False, 0), (True, 0), (True, 10**9)],
+    ids=["list read again", "stream, spool on disk", "stream, spool in memory"],
+)
 def test_the_direct_copy_falls_back_to_staging_with_the_same_stored_result(
-    spool_memory: int, tenant_a: Tenant, tenant_b: Tenant
+    one_shot: bool, spool_memory: int, tenant_a: Tenant, tenant_b: Tenant
 ) -> None:
     """All-new batches are copied straight in; a stored key met in a later batch sends the whole
-    source (replayed from the spool) through the full classification: the same outcome as without."""
+    source (read again, or replayed from the spool) through the full classification: the same
+    outcome as without."""
     from django.db import connection
 
     from gmina.water.store import direct
@@ -451,10 +456,18 @@ def test_the_direct_copy_falls_back_to_staging_with_the_same_stored_result(
             patch.object(direct.DirectCopy, "abandon", autospec=True, side_effect=direct.DirectCopy.abandon) as abandon,
             patch.object(store, "classify", wraps=store.classify) as classify,
         ):
+            source = [batch([dict(r) for r in p]) for p in parts]
+            counted: list[int] = []
             result = ingest_batches(
-                SYSTEM, tenant.member, [batch([dict(r) for r in p]) for p in parts], source="api", label="t"
+                SYSTEM,
+                tenant.member,
+                iter(source) if one_shot else source,
+                source="api",
+                label="t",
+                on_batch=counted.append,
             )
             assert abandon.call_count == int(use_direct) and classify.call_count == 1
+            assert counted == [len(p) for p in parts]
         refused = QuarantinedRecord.all_tenants.filter(batch=result.batch)
         events = list(DeviceEvent.all_tenants.filter(member=tenant.member).values_list("code", "first_seen"))
         outcomes.append(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -247,16 +247,28 @@ def import_readings_file(
     with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
-    with path.open("rb") as handle:
-        return ingest_batches(
-            actor,
-            member,
-            ingest.read_csv(handle, profile, on_progress=on_progress),
-            source=Source.CSV,
-            label=path.name,
-            profile=profile.name,
-            sha256=digest.hexdigest(),
-        )
+    return ingest_batches(
+        actor,
+        member,
+        _CsvFile(path, profile, on_progress),
+        source=Source.CSV,
+        label=path.name,
+        profile=profile.name,
+        sha256=digest.hexdigest(),
+    )
+
+
+class _CsvFile:
+    """A CSV file's parsed batches, read again from the start each time it is iterated (the store
+    then needs no spool of its own to go back); the progress is reported on the first reading only."""
+
+    def __init__(self, path: Path, profile: CsvProfile, on_progress: Any) -> None:
+        self.path, self.profile, self.on_progress = path, profile, on_progress
+
+    def __iter__(self) -> Iterator[ParsedBatch]:
+        on_progress, self.on_progress = self.on_progress, None
+        with self.path.open("rb") as handle:
+            yield from ingest.read_csv(handle, self.profile, on_progress=on_progress)
 
 
 def import_readings_stream(

@@ -7,11 +7,12 @@ shown before against what is stored) and written with a binary ``COPY`` into ``w
 inside one savepoint. Anything that would need the full classification (a key stored already or
 repeated in the file, which makes the ``COPY`` fail on the primary key; a drop in an index; a
 meter's readings out of order or stored readings among them) rolls the savepoint back, and the
-batches seen so far are replayed from a spool through the staging path; the rest of the source
-follows them there. So the stored result is the full classification's, only reached faster.
+source goes through the staging path from its start: read again if it can be iterated again (a
+list, a CSV file source), else replayed from a spool of the batches seen so far, the rest of the
+source following them there. So the stored result is the full classification's, only reached faster.
 
-The spool keeps the parsed batches in memory up to ``SPOOL_MEMORY`` bytes and then in an Arrow IPC
-temporary file, so memory stays flat whatever the source's size.
+The spool (one-shot streams only) keeps the parsed batches in memory up to ``SPOOL_MEMORY`` bytes and
+then in an Arrow IPC temporary file, so memory stays flat whatever the source's size.
 """
 
 from __future__ import annotations
@@ -116,10 +117,9 @@ class DirectCopy:
             raise NeedsClassification from exc
         self.stored += table.num_rows
 
-    def abandon(self) -> Iterator[ParsedBatch]:
-        """Undo everything since the savepoint; the batches to replay through staging."""
+    def abandon(self) -> None:
+        """Undo everything since the savepoint (then replay the source, or the spool, through staging)."""
         transaction.savepoint_rollback(self.savepoint)
-        return self.spool.replay()
 
     def finish(self) -> None:
         transaction.savepoint_commit(self.savepoint)
@@ -155,10 +155,12 @@ class DirectCopy:
     def _copy(self, table: pa.Table) -> None:
         with self.connection.cursor() as cursor:
             for part in _uniform_parts(table):
-                columns, payload = _binary_rows(part, self.member_id, self.batch_id, self.source)
+                columns, rows = _binary_rows(part, self.member_id, self.batch_id, self.source)
                 statement = f"COPY water_reading ({', '.join(columns)}) FROM STDIN WITH (FORMAT binary)"
                 with cursor.cursor.copy(statement) as copy:
-                    copy.write(payload)
+                    copy.write(_HEADER)
+                    copy.write(rows.view(np.uint8).data)  # the record array's own buffer, not a copy
+                    copy.write(_TRAILER)
 
 
 _TEXT_COLUMNS = ("time_basis", "read_type")
@@ -186,8 +188,9 @@ def _uniform_parts(table: pa.Table) -> Iterator[pa.Table]:
         yield table.filter(mask)
 
 
-def _binary_rows(table: pa.Table, member_id: int, batch_id: int, source: str) -> tuple[list[str], bytes]:
-    """PostgreSQL's binary ``COPY`` data for a uniform part of a batch (see ``_uniform_parts``).
+def _binary_rows(table: pa.Table, member_id: int, batch_id: int, source: str) -> tuple[list[str], np.ndarray]:
+    """PostgreSQL's binary ``COPY`` rows (without header and trailer) for a uniform part of a batch
+    (see ``_uniform_parts``).
 
     Built as one numpy record array, no Python object per row: each row is its field count, then
     per column a big-endian length and value. A column null in every row is left out (NULL by
@@ -232,4 +235,4 @@ def _binary_rows(table: pa.Table, member_id: int, batch_id: int, source: str) ->
     rows["ncols"] = len(names)
     for key, value in values.items():
         rows[key] = value
-    return names, _HEADER + rows.tobytes() + _TRAILER
+    return names, rows

@@ -128,14 +128,12 @@ def ingest_batches(
             run = _Run(member.pk, batch.pk, resolver, now, IncreasingEvidence(tolerance_l))
             create_staging(connection)
             if DIRECT_COPY and connection.vendor == "postgresql":
-                run.direct = DirectCopy(connection, member_id=member.pk, batch_id=batch.pk, source=source)
-            for parsed in batches:
-                if run.direct is None:
+                run = _ingest_direct(run, batches, tolerance_l, source, on_batch)
+            else:
+                for parsed in batches:
                     _stage(run, parsed)
-                else:
-                    run = _stage_direct(run, parsed, tolerance_l)
-                if on_batch is not None:
-                    on_batch(parsed.readings.num_rows + parsed.rejections.num_rows)
+                    if on_batch is not None:
+                        on_batch(parsed.readings.num_rows + parsed.rejections.num_rows)
             result = _finish(run, batch, tolerance_l)
             record_audit(actor, "import_readings", batch, member=member, after=result.summary())
             drop_staging(connection)
@@ -149,23 +147,48 @@ def ingest_batches(
         raise
 
 
-def _stage_direct(run: _Run, parsed: ParsedBatch, tolerance_l: int) -> _Run:
-    """Stage a batch on the direct path; if the source turns out to need the full path, replay it there."""
-    assert run.direct is not None
-    run.direct.spool.add(parsed)
-    try:
-        _stage(run, parsed)
-        return run
-    except NeedsClassification:
-        replay = run.direct.abandon()
-    # The savepoint undid the batch's rows, quarantined records and staged flags: start the count again.
-    fresh = _Run(run.member_id, run.batch_id, run.resolver, run.now, IncreasingEvidence(tolerance_l))
-    try:
-        for earlier in replay:
-            _stage(fresh, earlier)
-    finally:
-        run.direct.spool.close()
-    return fresh
+def _ingest_direct(
+    run: _Run,
+    batches: Iterable[ParsedBatch],
+    tolerance_l: int,
+    source: str,
+    on_batch: Callable[[int], None] | None,
+) -> _Run:
+    """Stage the source on the direct path (PostgreSQL); if it needs the full path, start it over there.
+
+    A source that can be iterated again (a list, a file source) is read again from its start; a
+    one-shot stream is spooled as it goes and replayed from the spool. Returns the run to finish.
+    """
+    stream = iter(batches)
+    replayable = stream is not batches
+    direct = run.direct = DirectCopy(connection, member_id=run.member_id, batch_id=run.batch_id, source=source)
+    for seen, parsed in enumerate(stream, start=1):
+        if run.direct is None:
+            _stage(run, parsed)
+        else:
+            if not replayable:
+                direct.spool.add(parsed)
+            try:
+                _stage(run, parsed)
+            except NeedsClassification:
+                direct.abandon()
+                # The savepoint undid the rows, quarantined records and staged flags: count again from zero.
+                run = _Run(run.member_id, run.batch_id, run.resolver, run.now, IncreasingEvidence(tolerance_l))
+                if replayable:
+                    close = getattr(stream, "close", None)
+                    if close is not None:
+                        close()
+                    for i, earlier in enumerate(batches):  # the whole source again, progress from where it was
+                        _stage(run, earlier)
+                        if on_batch is not None and i >= seen - 1:
+                            on_batch(earlier.readings.num_rows + earlier.rejections.num_rows)
+                    return run
+                for earlier in direct.spool.replay():
+                    _stage(run, earlier)
+                direct.spool.close()
+        if on_batch is not None:
+            on_batch(parsed.readings.num_rows + parsed.rejections.num_rows)
+    return run
 
 
 def _stage(run: _Run, parsed: ParsedBatch) -> None:
