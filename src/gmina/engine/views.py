@@ -31,9 +31,11 @@ __all__ = [
     "NightMatrix",
     "ReadingPairs",
     "daily_volumes",
+    "day_kind_factors",
     "meter_cadence_h",
     "night_matrix",
     "reading_pairs",
+    "rest_days",
     "zone_day_factors",
 ]
 
@@ -249,6 +251,37 @@ def _daily_volumes(data: EngineInput) -> DailyVolumes:
 
 DAILY_ROWS = 4096
 """Meters summed into days together (bounds the copies of their hours)."""
+
+
+def rest_days(data: EngineInput) -> B:
+    """``(n_days,)`` each local day of the grid is a Saturday, a Sunday or a Polish public holiday."""
+    g = data.grid
+    out = np.zeros(int(g.local_day.max()) + 1 if g.n_hours else 0, dtype=np.bool_)
+    out[g.local_day] = g.rest_day
+    return out
+
+
+def day_kind_factors(volume: F64, rest: B, min_days: int) -> F64:
+    """``(n_meters, n_days)`` each meter's rest-day level over its working-day level on its rest days, 1 elsewhere:
+    an office or a shop that closes at weekends and on holidays (1 where fewer than ``min_days`` of either kind are
+    known, or a level is not positive).
+
+    >>> vol = np.array([[10.0, 10.0, 2.0, 10.0, 2.0], [5.0, 5.0, 5.0, 5.0, 5.0]])
+    >>> day_kind_factors(vol, np.array([False, False, True, False, True]), 2).tolist()
+    [[1.0, 1.0, 0.2, 1.0, 0.2], [1.0, 1.0, 1.0, 1.0, 1.0]]
+    """
+    out = np.ones(volume.shape)
+    if not rest.any() or rest.all():
+        return out
+    work_level = nanmedian(volume[:, ~rest], axis=1)
+    rest_level = nanmedian(volume[:, rest], axis=1)
+    enough = (np.count_nonzero(~np.isnan(volume[:, ~rest]), axis=1) >= min_days) & (
+        np.count_nonzero(~np.isnan(volume[:, rest]), axis=1) >= min_days
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(enough & (work_level > 0) & (rest_level > 0), rest_level / work_level, 1.0)
+    out[:, rest] = ratio[:, None]
+    return out
 
 
 def zone_day_factors(volume: F64, usual: F64, usable: B, zone: I64, min_peers: int) -> F64:
