@@ -23,10 +23,11 @@ def _daily_use() -> dict[int, np.ndarray]:
     noise = rng.lognormal(0.0, 0.05, (3, DAYS))
     share = np.where(day < 15, 1.0, 1.0 - 0.5 * (day - 15) / (DAYS - 15))  # registers ever less: 100 % → 50 %
     dates = [(T0 + timedelta(days=int(d))).date() for d in day]
-    rest = np.array([d.weekday() >= 5 or d.isoformat() == "2025-04-21" for d in dates])
+    weekday = np.array([d.weekday() for d in dates])
+    holiday = np.array([d.isoformat() == "2025-04-21" for d in dates])
     return {
         DRIFT: 400.0 * share * noise[0],
-        OFFICE: np.where(rest, 300.0, 3000.0) * noise[1],
+        OFFICE: np.where(holiday | (weekday == 6), 150.0, np.where(weekday == 5, 1400.0, 3000.0)) * noise[1],
         TENANT: np.where(day < 25, 400.0, 260.0) * noise[2],
     }
 
