@@ -176,10 +176,73 @@ def test_the_quick_path_for_common_records_agrees_with_the_full_parser(records: 
     """Records of the common shape are taken by a quick path; it must give what the full parser gives."""
     body = {"readings": [{key: ref, "observed_at": when, "index_l": index} for key, ref, when, index in records]}
     quick = parse_api_json(body)
-    with patch.object(api_json, "_add_simple", return_value=False):
+    with patch.object(api_json, "_add_simple", return_value=False), patch.object(api_json, "_COLUMNS_FROM", 10**9):
         full = parse_api_json(body)
     assert quick.readings.equals(full.readings)
     assert quick.rejections.equals(full.rejections)
+
+
+_VALID_TIMES = st.one_of(
+    st.datetimes(
+        min_value=datetime(1, 1, 3),  # noqa: DTZ001 - hypothesis bounds are naive
+        max_value=datetime(9999, 12, 29),  # noqa: DTZ001
+        timezones=st.just(UTC),
+    ).map(lambda d: d.isoformat().replace("+00:00", "Z")),
+    st.builds(
+        lambda d, h, m, sign: d.isoformat() + f"{sign}{h:02d}:{m:02d}",
+        st.datetimes(min_value=datetime(1, 1, 3), max_value=datetime(9999, 12, 29)),  # noqa: DTZ001
+        st.integers(0, 23),
+        st.integers(0, 59),
+        st.sampled_from("+-"),
+    ),
+)
+_COMMON = st.tuples(
+    st.sampled_from(["meter", "device"]),
+    st.text(alphabet="0123456789ABCDXYZabcdxyz-_", min_size=1, max_size=10),
+    _VALID_TIMES,
+    st.integers(0, 2**63 - 1),
+)
+
+
+@SETTINGS
+@given(
+    key=st.sampled_from(["meter", "device"]),
+    records=st.lists(_COMMON, min_size=64, max_size=90),
+    odd=st.lists(
+        st.tuples(st.integers(0, 89), st.tuples(st.sampled_from(["meter", "device"]), _REFS, _TIMES, _INDEXES))
+    ),
+)
+def test_whole_documents_of_the_common_shape_agree_with_the_record_path(
+    key: str, records: list[tuple[Any, ...]], odd: list[tuple[int, tuple[Any, ...]]]
+) -> None:
+    """A document of many common records is taken a column at a time; it must give what the record
+    path gives, including when a few records are odd (then the whole document takes the record path)."""
+    rows = [(key, *rest) for _, *rest in records]
+    for position, record in odd[:2]:
+        rows[position % len(rows)] = record
+    body = {"readings": [{k: ref, "observed_at": when, "index_l": index} for k, ref, when, index in rows]}
+    columns = parse_api_json(body)
+    with patch.object(api_json, "_COLUMNS_FROM", 10**9):
+        records_path = parse_api_json(body)
+    assert columns.readings.equals(records_path.readings)
+    assert columns.rejections.equals(records_path.rejections)
+
+
+def test_a_large_document_of_the_common_shape_is_taken_by_columns() -> None:
+    body = {
+        "readings": [
+            {"device": f"D{i}", "observed_at": f"2025-10-26T02:{i % 60:02d}:00.5+02:00", "index_l": i}
+            for i in range(100)
+        ]
+    }
+    with (
+        patch.object(api_json, "_add_record", side_effect=AssertionError("the record path was used")),
+        patch.object(api_json, "_add_simple", side_effect=AssertionError("the record path was used")),
+    ):
+        batch = parse_api_json(body)
+    assert batch.readings.column("line").to_pylist() == list(range(100))
+    assert batch.readings.column("meter_ref")[1].as_py() == "d1"
+    assert batch.readings.column("observed_at")[1].as_py() == datetime(2025, 10, 26, 0, 1, 0, 500000, tzinfo=UTC)
 
 
 def test_the_quick_path_takes_the_common_shape() -> None:

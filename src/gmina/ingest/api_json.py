@@ -25,14 +25,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from gmina.ingest.alarms import AlarmCode, Flag, map_alarm_token, map_alarm_tokens
-from gmina.ingest.batches import BatchBuilder
+from gmina.ingest.batches import BatchBuilder, line_numbers
 from gmina.ingest.jsonio import JsonInput, RecordRejected, dump_raw, float_of, litres_of, load_json
 from gmina.ingest.numbers import INT64_MAX, is_scientific
 from gmina.ingest.schema import (
+    FLAG_TYPE,
+    READINGS_SCHEMA,
     FileRejected,
     FlagState,
     ParsedBatch,
@@ -93,7 +98,10 @@ def _add_document(builder: BatchBuilder, data: JsonInput | Mapping[str, Any], *,
     extra = sorted(set(document) - {"readings"})
     if extra:
         raise FileRejected(f"unknown top-level key(s): {', '.join(map(str, extra))}", line=1, column=1)
-    for position, record in enumerate(document["readings"]):
+    records = document["readings"]
+    if line is None and len(records) >= _COLUMNS_FROM and _add_columns(builder, records):
+        return
+    for position, record in enumerate(records):
         at = position if line is None else line
         if _add_simple(builder, at, record):
             continue
@@ -140,6 +148,74 @@ def _add_simple(builder: BatchBuilder, position: int, record: object) -> bool:
         time_basis=TimeBasis.METER_CLOCK,
         read_type=ReadType.ACTUAL,
         flags=[],
+    )
+    return True
+
+
+# A document of many records that all have the common shape (a head-end's batch) is taken a column at a
+# time: the checks of ``_add_simple`` over whole lists, times parsed by Arrow. If any record is not
+# certainly of that shape and valid, the document goes record by record instead, which decides.
+_COLUMNS_FROM = 64  # records; below this, building the columns costs more than it saves
+_SIMPLE_TIME_ANCHORED = "^" + _SIMPLE_TIME.pattern + "$"
+_DATETIME_RANGE_US = (  # what Python's datetime holds, with a day to spare each side
+    (datetime(1, 1, 2, tzinfo=UTC) - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1),
+    (datetime(9999, 12, 30, tzinfo=UTC) - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1),
+)
+
+
+def _add_columns(builder: BatchBuilder, records: list[Any]) -> bool:
+    """Add every record of the document, as ``_add_simple`` would one by one, or nothing (False)."""
+    first = records[0]
+    if type(first) is not dict:
+        return False
+    keys = first.keys()
+    serial = keys == _SIMPLE_KEYS[0]
+    if not serial and keys != _SIMPLE_KEYS[1]:
+        return False
+    name = "meter" if serial else "device"
+    if not all(type(r) is dict and len(r) == 3 and r.keys() == keys for r in records):
+        return False
+    refs = [r[name] for r in records]
+    whens = [r["observed_at"] for r in records]
+    indexes = [r["index_l"] for r in records]
+    if not all(type(ref) is str and ref and ref == ref.strip() and "e" not in ref and "E" not in ref for ref in refs):
+        return False
+    if not all(type(i) is int and 0 <= i <= INT64_MAX for i in indexes):
+        return False
+    if not all(type(w) is str for w in whens):
+        return False
+    try:
+        times = pa.array(whens, pa.string())
+        meter_refs = pa.array(refs if serial else [ref.lower() for ref in refs], pa.string())
+    except (UnicodeEncodeError, pa.ArrowException):  # lone surrogates: the record path cleans them
+        return False
+    if not pc.all(pc.match_substring_regex(times, _SIMPLE_TIME_ANCHORED)).as_py():
+        return False
+    try:
+        observed_at = pc.cast(times, pa.timestamp("us", tz="UTC"))
+    except pa.ArrowInvalid:  # an impossible date or time: the record path rejects it
+        return False
+    micros = pc.min_max(pc.cast(observed_at, pa.int64())).as_py()
+    if micros["min"] < _DATETIME_RANGE_US[0] or micros["max"] > _DATETIME_RANGE_US[1]:
+        return False
+    n = len(records)
+    builder.extend(
+        pa.RecordBatch.from_arrays(
+            [
+                line_numbers(0, n),
+                meter_refs,
+                pa.array([RefKind.SERIAL.value if serial else RefKind.DEVICE.value] * n, pa.string()),
+                observed_at,
+                pa.array(indexes, pa.int64()),
+                pa.nulls(n, pa.float64()),
+                pa.nulls(n, pa.int64()),
+                pa.array([TimeBasis.METER_CLOCK.value] * n, pa.string()),
+                pa.array([False] * n, pa.bool_()),
+                pa.array([ReadType.ACTUAL.value] * n, pa.string()),
+                pa.ListArray.from_arrays(pa.array([0] * (n + 1), pa.int32()), pa.array([], FLAG_TYPE)),
+            ],
+            schema=READINGS_SCHEMA,
+        )
     )
     return True
 

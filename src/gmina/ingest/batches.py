@@ -41,6 +41,17 @@ class BatchBuilder:
 
     readings: list[dict[str, object]] = field(default_factory=list)
     rejections: list[dict[str, object]] = field(default_factory=list)
+    chunks: list[pa.RecordBatch] = field(default_factory=list)  # readings added whole, in order with the rows
+
+    def extend(self, readings: pa.RecordBatch) -> None:
+        """Add readings built already (``READINGS_SCHEMA``), after those added so far."""
+        self._flush()
+        self.chunks.append(readings)
+
+    def _flush(self) -> None:
+        if self.readings:
+            self.chunks.append(pa.RecordBatch.from_pylist(self.readings, schema=READINGS_SCHEMA))
+            self.readings = []
 
     def add(
         self,
@@ -90,7 +101,15 @@ class BatchBuilder:
 
     def build(self) -> ParsedBatch:
         """The collected rows as a :class:`ParsedBatch`."""
-        readings = pa.RecordBatch.from_pylist(self.readings, schema=READINGS_SCHEMA)
+        if self.chunks:
+            self._flush()
+            readings = (
+                self.chunks[0]
+                if len(self.chunks) == 1
+                else pa.Table.from_batches(self.chunks, READINGS_SCHEMA).combine_chunks().to_batches()[0]
+            )
+        else:
+            readings = pa.RecordBatch.from_pylist(self.readings, schema=READINGS_SCHEMA)
         rejections = pa.RecordBatch.from_pylist(self.rejections, schema=REJECTIONS_SCHEMA)
         return ParsedBatch(readings, rejections)
 

@@ -132,21 +132,23 @@ class DirectCopy:
         has written so far (or the meter's first): the stored readings in its range and the last one
         before it are all someone else's (earlier imports').
         """
+        # Per segment one descent of the key index: the last stored reading before the segment's upper
+        # bound (the meter's earliest reading of this source, or none) must lie before the segment
+        # and not be above its first index beyond the tolerance.
         with self.connection.cursor() as cursor:
             cursor.execute(
                 "SELECT EXISTS (SELECT 1 FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[])"
                 " AS s(meter_id, t0, index0, t1),"
-                " LATERAL (SELECT timestamptz 'epoch' + s.t0 * interval '1 microsecond' AS at0,"
-                " timestamptz 'epoch' + s.t1 * interval '1 microsecond' AS at1) b"
-                " WHERE EXISTS (SELECT 1 FROM water_reading r WHERE r.meter_id = s.meter_id AND r.observed_at >= b.at0"
-                " AND (b.at1 IS NULL OR r.observed_at < b.at1))"
-                " OR s.index0 < (SELECT r.index_l FROM water_reading r WHERE r.meter_id = s.meter_id"
-                " AND r.observed_at < b.at0 ORDER BY r.observed_at DESC LIMIT 1) - %s)",
+                " LATERAL (SELECT r.observed_at, r.index_l FROM water_reading r WHERE r.meter_id = s.meter_id"
+                " AND (s.t1 IS NULL OR r.observed_at < timestamptz 'epoch' + s.t1 * interval '1 microsecond')"
+                " ORDER BY r.observed_at DESC LIMIT 1) last"
+                " WHERE last.observed_at >= timestamptz 'epoch' + s.t0 * interval '1 microsecond'"
+                " OR s.index0 < last.index_l - %s)",
                 [
-                    [s.meter_id for s in segments],
-                    [s.first_at for s in segments],
-                    [s.first_index for s in segments],
-                    [s.below for s in segments],
+                    _bigint_array([s.meter_id for s in segments]),
+                    _bigint_array([s.first_at for s in segments]),
+                    _bigint_array([s.first_index for s in segments]),
+                    _bigint_array([s.below for s in segments]),
                     tolerance_l,
                 ],
             )
@@ -161,6 +163,11 @@ class DirectCopy:
                     copy.write(_HEADER)
                     copy.write(rows.view(np.uint8).data)  # the record array's own buffer, not a copy
                     copy.write(_TRAILER)
+
+
+def _bigint_array(values: list[int | None]) -> str:
+    """A bigint[] literal (psycopg would adapt a Python list element by element, in Python)."""
+    return "{" + ",".join("NULL" if v is None else str(int(v)) for v in values) + "}"
 
 
 _TEXT_COLUMNS = ("time_basis", "read_type")

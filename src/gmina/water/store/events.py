@@ -22,17 +22,25 @@ def _dt(value: datetime | str) -> datetime:
 
 
 def apply_device_flags(
-    connection: BaseDatabaseWrapper, member_id: int, batch_id: int, *, every_staged_row: bool = False
+    connection: BaseDatabaseWrapper,
+    member_id: int,
+    batch_id: int,
+    *,
+    every_staged_row: bool = False,
+    staged: bool = True,
 ) -> tuple[int, int]:
     """Open or extend events for flags seen; close open events the newer readings no longer carry.
 
     Within one import a flag's readings form one episode (first to last time seen). Runs after the
     import's readings are stored (as ``batch_id``): the candidates of the classification, or, with
-    ``every_staged_row``, the whole staged file. Returns (events opened, events closed).
+    ``every_staged_row``, the whole staged file. ``staged`` False: no staging tables were needed (the
+    direct path without a flagged reading). Returns (events opened, events closed).
     """
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {STAGE_FLAG})")
-        has_flags = bool(cursor.fetchone()[0])
+    has_flags = False
+    if staged:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {STAGE_FLAG})")
+            has_flags = bool(cursor.fetchone()[0])
     opened = _open_or_extend(connection, member_id, every_staged_row) if has_flags else 0
     closed = 0
     for event_id, ended in _endings(connection, member_id, batch_id, has_flags):

@@ -83,6 +83,7 @@ class _Run:
     now: datetime
     increasing: IncreasingEvidence
     direct: DirectCopy | None = None
+    staging: bool = False  # the staging tables exist (the direct path creates them only if it needs them)
     seq: int = 0
     received: int = 0
     meters: set[int] = field(default_factory=set)  # every meter the import resolved (for the zones it touched)
@@ -126,17 +127,19 @@ def ingest_batches(
             batch = ImportBatch.all_tenants.create(**origin)
             resolver = MeterResolver(member.pk)
             run = _Run(member.pk, batch.pk, resolver, now, IncreasingEvidence(tolerance_l))
-            create_staging(connection)
             if DIRECT_COPY and connection.vendor == "postgresql":
                 run = _ingest_direct(run, batches, tolerance_l, source, on_batch)
             else:
+                create_staging(connection)
+                run.staging = True
                 for parsed in batches:
                     _stage(run, parsed)
                     if on_batch is not None:
                         on_batch(parsed.readings.num_rows + parsed.rejections.num_rows)
             result = _finish(run, batch, tolerance_l)
             record_audit(actor, "import_readings", batch, member=member, after=result.summary())
-            drop_staging(connection)
+            if run.staging:
+                drop_staging(connection)
             return result
     except FileRejected as exc:
         with transaction.atomic():
@@ -174,6 +177,8 @@ def _ingest_direct(
                 direct.abandon()
                 # The savepoint undid the rows, quarantined records and staged flags: count again from zero.
                 run = _Run(run.member_id, run.batch_id, run.resolver, run.now, IncreasingEvidence(tolerance_l))
+                create_staging(connection)
+                run.staging = True
                 if replayable:
                     close = getattr(stream, "close", None)
                     if close is not None:
@@ -240,6 +245,9 @@ def _stage(run: _Run, parsed: ParsedBatch) -> None:
     if run.direct is not None:
         run.direct.write(table, run.increasing)
         if has_flags:
+            if not run.staging:
+                create_staging(connection)
+                run.staging = True
             write_stage(connection, flagged)  # device events are derived from the staged flagged rows
     else:
         write_stage(connection, table)
@@ -324,7 +332,7 @@ def _finish(run: _Run, batch: ImportBatch, tolerance_l: int) -> ImportResult:
             cursor.execute(_INSERT_CANDIDATES, params)
             accepted = cursor.rowcount
         duplicates = classification.in_file_duplicates + classification.stored_duplicates
-    opened, closed = apply_device_flags(connection, run.member_id, batch.pk, every_staged_row=clean)
+    opened, closed = apply_device_flags(connection, run.member_id, batch.pk, every_staged_row=clean, staged=run.staging)
     batch.received = run.received
     batch.accepted = accepted
     batch.duplicates = duplicates

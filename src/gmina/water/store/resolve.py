@@ -37,6 +37,7 @@ class MeterResolver:
         self._single: dict[str, tuple[int, datetime]] = {}  # one open assignment: meter, valid from
         self._multi: dict[str, list[_Interval]] = {}  # devices moved between meters
         self._looked_up: dict[str, set[str]] = {"serial": set(), "device": set()}
+        self._zones_of: dict[int, set[int]] = {}  # zones of the meters found by serial, read with them
         self._arrays: tuple[pa.Array, ...] | None = None
 
     def _learn(self, refs: pa.Array, kind: str) -> None:
@@ -47,14 +48,19 @@ class MeterResolver:
             seen.update(chunk)
             self._arrays = None
             if kind == "serial":
-                self._serials.update(
-                    _fetch(
-                        f"SELECT m.serial, m.id FROM {_listed('text')} CROSS JOIN {_METER} m"
-                        f" WHERE m.member_id = %s AND m.serial = k.value",
-                        chunk,
-                        self._member_id,
-                    )
-                )
+                # With each meter, the zones it measures (see ``zones``): no second lookup at the end.
+                for serial, meter_id, own_zone, bounded_zone in _fetch(
+                    f"SELECT m.serial, m.id, COALESCE(m.zone_id, sp.zone_id), b.zone_id"
+                    f" FROM {_listed('text')} CROSS JOIN {_METER} m"
+                    f" LEFT JOIN {_SERVICE_POINT} sp ON sp.id = m.service_point_id"
+                    f" LEFT JOIN {_BOUNDARY} b ON b.meter_id = m.id AND b.member_id = m.member_id"
+                    f" WHERE m.member_id = %s AND m.serial = k.value",
+                    chunk,
+                    self._member_id,
+                ):
+                    self._serials[serial] = meter_id
+                    zones = self._zones_of.setdefault(meter_id, set())
+                    zones.update(z for z in (own_zone, bounded_zone) if z is not None)
                 continue
             assignments = DeviceAssignment.all_tenants.filter(member_id=self._member_id, device_key__in=chunk)
             grouped: dict[str, list[_Interval]] = {}
@@ -117,7 +123,9 @@ class MeterResolver:
     def zones(self, meter_ids: set[int]) -> list[int]:
         """The zones these meters measure: a customer meter's zone, and every zone a boundary meter bounds."""
         found: set[int] = set()
-        ids = sorted(meter_ids)
+        for meter_id in meter_ids & self._zones_of.keys():
+            found.update(self._zones_of[meter_id])
+        ids = sorted(meter_ids - self._zones_of.keys())
         for i in range(0, len(ids), self._CHUNK):
             chunk = ids[i : i + self._CHUNK]
             found.update(
@@ -153,15 +161,16 @@ def _listed(sql_type: str) -> str:
 
     One parameter however long the list, joined through the index of the other table: an ORM
     ``__in`` costs a few ms per thousand values, most of a small batch's lookup time. Written
-    ``k CROSS JOIN table``, which makes SQLite loop over the list and probe the table's index.
+    ``k CROSS JOIN table``, which makes SQLite loop over the list and probe the table's index. The
+    list goes as one JSON text (``json.dumps`` is fast; psycopg would quote a Python list as an
+    array literal element by element, in Python).
     """
     if connection.vendor == "postgresql":
-        return f"unnest(%s::{sql_type}[]) AS k(value)"
+        return f"(SELECT value::{sql_type} AS value FROM json_array_elements_text(%s::json)) AS k"
     return "json_each(%s) AS k"
 
 
 def _fetch(sql: str, values: list[Any], member_id: int) -> list[tuple[Any, ...]]:
-    listed: list[Any] | str = values if connection.vendor == "postgresql" else json.dumps(values)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [listed, member_id])
+        cursor.execute(sql, [json.dumps(values), member_id])
         return list(cursor.fetchall())

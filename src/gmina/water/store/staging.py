@@ -64,14 +64,19 @@ def on_commit(connection: BaseDatabaseWrapper) -> str:
 def create_staging(connection: BaseDatabaseWrapper) -> None:
     """Create the empty staging tables for this transaction."""
     drop_staging(connection)  # an enclosing transaction may still hold a previous run's tables
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+    statements = _ddl(connection.vendor)
+    if connection.vendor == "postgresql":
+        statements = [
             # Sorts and hashes of a whole file's readings stay in memory instead of spilling.
-            cursor.execute("SET LOCAL work_mem = '256MB'")
+            "SET LOCAL work_mem = '256MB'",
             # The planner cannot estimate the (never analysed) temporary tables and would compile the
             # import's statements just in time: seconds of compilation for statements run once.
-            cursor.execute("SET LOCAL jit = off")
-        for statement in _ddl(connection.vendor):
+            "SET LOCAL jit = off",
+            *statements,
+        ]
+        statements = ["; ".join(statements)]  # one round trip
+    with connection.cursor() as cursor:
+        for statement in statements:
             cursor.execute(statement)
 
 
@@ -79,10 +84,12 @@ TEMP_TABLES = (STAGE, STAGE_FLAG, BAD, FLAGGED, SPAN, "gmina_cand")
 
 
 def drop_staging(connection: BaseDatabaseWrapper) -> None:
-    schema = "pg_temp" if connection.vendor == "postgresql" else "temp"
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("DROP TABLE IF EXISTS " + ", ".join(f"pg_temp.{table}" for table in TEMP_TABLES))
+            return
         for table in TEMP_TABLES:
-            cursor.execute(f"DROP TABLE IF EXISTS {schema}.{table}")
+            cursor.execute(f"DROP TABLE IF EXISTS temp.{table}")
 
 
 def write_stage(connection: BaseDatabaseWrapper, table: pa.Table) -> None:
