@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gmina.ingest import FileRejected, api_json, parse_api_json
+from gmina.ingest import FileRejected, api_json, parse_api_json, parse_api_json_messages
 
 SETTINGS = settings(
     max_examples=int(os.environ.get("INGEST_HYPOTHESIS_EXAMPLES", "200")),
@@ -250,3 +250,36 @@ def test_the_quick_path_takes_the_common_shape() -> None:
     with patch.object(api_json, "_add_record", side_effect=AssertionError("the full parser was used")):
         batch = parse_api_json(body)
     assert batch.readings.column("observed_at").to_pylist() == [datetime(2025, 10, 26, 0, 30, tzinfo=UTC)]
+
+
+@SETTINGS
+@given(
+    records=st.lists(_COMMON, min_size=64, max_size=90),
+    odd=st.lists(
+        st.tuples(st.integers(0, 89), st.tuples(st.sampled_from(["meter", "device"]), _REFS, _TIMES, _INDEXES))
+    ),
+    broken=st.lists(
+        st.tuples(st.integers(0, 89), st.sampled_from(['{"readings": ', "[]", '{"readings": [], "x": 1}']))
+    ),
+)
+def test_a_group_of_messages_parsed_a_column_at_a_time_agrees_with_the_record_path(
+    records: list[tuple[Any, ...]], odd: list[tuple[int, tuple[Any, ...]]], broken: list[tuple[int, str]]
+) -> None:
+    """One-reading messages (an MQTT group): their records taken together a column at a time give what
+    the record path gives, lines being the messages' positions; refused documents likewise."""
+    rows = list(records)
+    for position, record in odd[:2]:
+        rows[position % len(rows)] = record
+    payloads = [
+        json.dumps({"readings": [{k: ref, "observed_at": when, "index_l": index}]}, default=str)
+        for k, ref, when, index in rows
+    ]
+    for position, text in broken[:2]:
+        payloads[position % len(payloads)] = text
+    messages = [(10 + n, p) for n, p in enumerate(payloads)]
+    columns, refused = parse_api_json_messages(messages)
+    with patch.object(api_json, "_COLUMNS_FROM", 10**9):
+        records_path, refused_records_path = parse_api_json_messages(messages)
+    assert columns.readings.equals(records_path.readings)
+    assert columns.rejections.equals(records_path.rejections)
+    assert [(n, str(e)) for n, e in refused] == [(n, str(e)) for n, e in refused_records_path]

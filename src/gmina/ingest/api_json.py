@@ -82,27 +82,55 @@ def parse_api_json_messages(
     """
     builder = BatchBuilder()
     refused: list[tuple[int, FileRejected]] = []
+    records: list[Any] = []
+    lines: list[int] = []
+    positions: list[int] = []  # within its document
     for line, payload in payloads:
         try:
-            _add_document(builder, payload, line=line)
+            document = _records_of(payload)
         except FileRejected as exc:
             refused.append((line, exc))
+            continue
+        records += document
+        lines += [line] * len(document)
+        positions += range(len(document))
+    _add_records(builder, records, lines, positions)
     return builder.build(), refused
 
 
 def _add_document(builder: BatchBuilder, data: JsonInput | Mapping[str, Any], *, line: int | None = None) -> None:
     """Check the document's shape (or raise ``FileRejected``), then add its records (line: their index or ``line``)."""
+    records = _records_of(data)
+    if line is None:
+        _add_records(builder, records, None, None)
+    else:
+        _add_records(builder, records, [line] * len(records), list(range(len(records))))
+
+
+def _records_of(data: JsonInput | Mapping[str, Any]) -> list[Any]:
+    """The ``readings`` list of a document whose shape is right; ``FileRejected`` otherwise."""
     document = data if isinstance(data, Mapping) else load_json(data)
     if not isinstance(document, Mapping) or not isinstance(document.get("readings"), list):
         raise FileRejected('expected a JSON object {"readings": [...]}', line=1, column=1)
     extra = sorted(set(document) - {"readings"})
     if extra:
         raise FileRejected(f"unknown top-level key(s): {', '.join(map(str, extra))}", line=1, column=1)
-    records = document["readings"]
-    if line is None and len(records) >= _COLUMNS_FROM and _add_columns(builder, records):
+    records: list[Any] = document["readings"]
+    return records
+
+
+def _add_records(
+    builder: BatchBuilder, records: list[Any], lines: list[int] | None, positions: list[int] | None
+) -> None:
+    """Add records a column at a time if they allow, else one by one.
+
+    Record i gets line ``lines[i]`` (default: i); ``positions[i]`` is its index in its document (default: i).
+    """
+    if len(records) >= _COLUMNS_FROM and _add_columns(builder, records, lines):
         return
-    for position, record in enumerate(records):
-        at = position if line is None else line
+    for i, record in enumerate(records):
+        at = i if lines is None else lines[i]
+        position = i if positions is None else positions[i]
         if _add_simple(builder, at, record):
             continue
         try:
@@ -163,7 +191,7 @@ _DATETIME_RANGE_US = (  # what Python's datetime holds, with a day to spare each
 )
 
 
-def _add_columns(builder: BatchBuilder, records: list[Any]) -> bool:
+def _add_columns(builder: BatchBuilder, records: list[Any], lines: list[int] | None) -> bool:
     """Add every record of the document, as ``_add_simple`` would one by one, or nothing (False)."""
     first = records[0]
     if type(first) is not dict:
@@ -202,7 +230,7 @@ def _add_columns(builder: BatchBuilder, records: list[Any]) -> bool:
     builder.extend(
         pa.RecordBatch.from_arrays(
             [
-                line_numbers(0, n),
+                line_numbers(0, n) if lines is None else pa.array(lines, pa.int64()),
                 meter_refs,
                 pa.array([RefKind.SERIAL.value if serial else RefKind.DEVICE.value] * n, pa.string()),
                 observed_at,

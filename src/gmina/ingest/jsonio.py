@@ -46,13 +46,18 @@ def load_json(data: JsonInput) -> Any:
     else:
         text = data
     try:
-        return json.loads(text, parse_float=Decimal, parse_constant=Decimal)
+        if text.startswith("\ufeff"):  # as json.loads refuses a text (not bytes) with a BOM
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+        return _DECODER.decode(text)  # what json.loads does, without a new decoder per call
     except json.JSONDecodeError as exc:
         raise FileRejected(f"not valid JSON: {exc.msg}", line=exc.lineno, column=exc.colno) from None
     except RecursionError:
         raise FileRejected("not valid JSON: nested too deeply", line=1) from None
     except ValueError as exc:  # e.g. an integer literal longer than Python's digit limit
         raise FileRejected(f"not valid JSON: {exc}", line=1) from None
+
+
+_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=Decimal)
 
 
 def load_object(data: JsonInput | Mapping[str, Any], what: str) -> tuple[Mapping[str, Any], str]:

@@ -167,7 +167,9 @@ class DirectCopy:
 
 def _bigint_array(values: list[int | None]) -> str:
     """A bigint[] literal (psycopg would adapt a Python list element by element, in Python)."""
-    return "{" + ",".join("NULL" if v is None else str(int(v)) for v in values) + "}"
+    if None in values:
+        return "{" + ",".join("NULL" if v is None else str(int(v)) for v in values) + "}"
+    return "{" + ",".join(map(str, map(int, values))) + "}"  # type: ignore[arg-type]
 
 
 _TEXT_COLUMNS = ("time_basis", "read_type")

@@ -14,6 +14,8 @@ where the check would have found nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import repeat
+from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -23,7 +25,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from gmina.water.store.staging import SPAN, copy_rows
 
 
-@dataclass
+@dataclass(slots=True)
 class _Run:
     first_at: int  # µs since the epoch
     first_index: int
@@ -31,8 +33,7 @@ class _Run:
     last_index: int
 
 
-@dataclass(frozen=True)
-class Segment:
+class Segment(NamedTuple):
     """Readings of one meter that a batch adds before every reading of it seen so far (or its first).
 
     ``below`` is the time of the meter's earliest reading seen before this batch (µs), None for a
@@ -69,9 +70,11 @@ class IncreasingEvidence:
         starts = np.flatnonzero(np.concatenate(([True], ~same)))
         ends = np.concatenate((starts[1:], [len(m)])) - 1
         tol = self.tolerance_l
-        for meter, first_at, first_index, last_at, last_index in zip(
-            m[starts].tolist(), t[starts].tolist(), i[starts].tolist(), t[ends].tolist(), i[ends].tolist(), strict=True
-        ):
+        columns = (m[starts].tolist(), t[starts].tolist(), i[starts].tolist(), t[ends].tolist(), i[ends].tolist())
+        if self.runs.keys().isdisjoint(columns[0]):  # every meter new (an API batch, a file's next meters)
+            self.runs.update(zip(columns[0], map(_Run, *columns[1:]), strict=True))
+            return list(map(Segment, *columns[:3], repeat(None)))
+        for meter, first_at, first_index, last_at, last_index in zip(*columns, strict=True):
             run = self.runs.get(meter)
             if run is None:
                 self.runs[meter] = _Run(first_at, first_index, last_at, last_index)
