@@ -6,7 +6,7 @@ A load generator (--clients processes, one keep-alive connection each) posts bat
 requests). Accepted readings/s come from the responses and are checked against
 ``count(*) FROM water_reading``. Baselines, with the same client and the same request bodies:
 
-* ``echo``: a trivial WSGI app under the same gunicorn (2 workers × 4 threads, access log on) that
+* ``echo``: a trivial WSGI app under the same gunicorn (--workers × --threads, default 2 × 4, access log on) that
   reads the body and answers 200 — the ceiling of server + client on this machine;
 * ``healthz``: `GET /healthz` of gmina itself (Django's middleware stack, no database).
 
@@ -151,14 +151,14 @@ def load(port: int, mode: str, token: str, args: argparse.Namespace, base_hour: 
     return total
 
 
-def serve(env: dict[str, str], port: int, log: Path, echo: bool) -> object:
+def serve(env: dict[str, str], port: int, log: Path, echo: bool, workers: int = 2, threads: int = 4) -> object:
     if echo:
         cmd = [
             str(cm.VENV / "bin" / "gunicorn"),
             "--workers",
-            "2",
+            str(workers),
             "--threads",
-            "4",
+            str(threads),
             "--bind",
             f"127.0.0.1:{port}",
             "--access-logfile",
@@ -168,7 +168,7 @@ def serve(env: dict[str, str], port: int, log: Path, echo: bool) -> object:
             "_echo_wsgi:app",
         ]
     else:
-        cmd = [cm.GMINA, "serve", "--bind", f"127.0.0.1:{port}", "--workers", "2"]
+        cmd = [cm.GMINA, "serve", "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads)]
     proc = cm.start(cmd, env, log)
     cm.wait_for(lambda: cm.port_open(port), 60, "the server to listen")
     return proc
@@ -189,6 +189,8 @@ def main() -> int:
         "leaves holding its last import) instead of a fresh gmina_bench_http",
     )
     ap.add_argument("--skip-baselines", action="store_true")
+    ap.add_argument("--workers", type=int, default=2, help="gunicorn workers (gmina serve and the echo baseline)")
+    ap.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
     ap.add_argument("--quick", action="store_true", help="smoke test: 8 s runs, 1 run each")
     args = ap.parse_args()
     if args.quick:
@@ -213,11 +215,11 @@ def main() -> int:
     for run in range(args.runs):
         if not args.skip_baselines:
             port = cm.free_port()
-            proc = serve(env, port, work / "echo.log", echo=True)
+            proc = serve(env, port, work / "echo.log", echo=True, workers=args.workers, threads=args.threads)
             figures["echo"].append(load(port, "echo", token, args, 0))
             cm.stop(proc)  # type: ignore[arg-type]
         port = cm.free_port()
-        proc = serve(env, port, work / "serve.log", echo=False)
+        proc = serve(env, port, work / "serve.log", echo=False, workers=args.workers, threads=args.threads)
         try:
             if not args.skip_baselines:
                 figures["healthz"].append(load(port, "healthz", token, args, 0))
