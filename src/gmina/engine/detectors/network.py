@@ -4,15 +4,16 @@ The series is :func:`gmina.engine.balance.shaped_balance`'s ``unexplained_l``: w
 customer meter accounts for, hour by hour, with coarse meters spread by the zone's demand shape.
 
 * **burst** (abrupt): each hour's unexplained flow against its expected value — the median of the same hour on the
-  days of the same kind (working day; or Saturday, Sunday, public holiday) among the ``days`` before — gives an
-  excess ``e`` (from the ``min_history_days``-th day of the window on); its scale ``σ`` is the robust spread of ``e``
-  over the window (night, morning, day and evening hours apart, the latest ``fresh_h`` hours left out). A burst
-  *steps*: an hour whose excess is ``max(min_burst_lph, run_sigmas·σ)`` above the median excess of the
-  ``step_window_h`` hours before it starts a run (a leak growing for days never steps), which lasts while the excess
-  stays half a step above that level (dips of up to ``max_dip_h`` hours bridged). A run whose mean step is
-  ``burst_sigmas`` standard errors above zero is a burst; a single hour ``one_hour_sigmas`` above raises on its own
-  (confidence 0.6); a longer run is surer. A run that a customer meter's unusual day explains (``lump_explains``)
-  is left out: water a daily meter counted on that day is not lost.
+  days of the same kind (working day; or Saturday, Sunday, public holiday) among the ``days`` before, given
+  ``min_same_days`` of them — gives an excess ``e`` (from the ``min_history_days``-th day of the window on); its scale
+  ``σ`` is the robust spread of ``e`` over the window (night, morning, day and evening hours apart, the latest
+  ``fresh_h`` hours left out; none before ``min_sigma_days`` days are judged), and never below the spread of the days
+  the expectation comes from. A burst *steps*: an hour whose excess is ``max(min_burst_lph, run_sigmas·σ)`` above the
+  median excess of the ``step_window_h`` hours before it (half of them known) starts a run (a leak growing for days
+  never steps), which lasts while the excess stays half a step above that level (dips of up to ``max_dip_h`` hours
+  bridged). A run whose mean step is ``burst_sigmas`` standard errors above zero is a burst; a single hour
+  ``one_hour_sigmas`` above raises on its own (confidence 0.6); a longer run is surer. A run that a customer meter's
+  unusual day explains (``lump_explains``) is left out: water a daily meter counted on that day is not lost.
 * **leak** (incipient, growing): the mean unexplained flow of each night (local ``night_hours``); the night at which
   the nights after it are highest above the ``reference_nights`` before it (a change point, in standard errors of
   the reference nights' spread) starts a leak when the score reaches ``leak_score`` and the excess ``min_leak_lph``,
@@ -50,8 +51,10 @@ SIGMA_BLOCKS = (6, 10, 18)
 class NetworkParams(BaseParams):
     days: int = param(14, "d", "the same hours on the days of the same kind among this many before: expected flow")
     min_history_days: int = param(7, "d", "days of the window with no burst judgement (the expectation forms)")
+    min_same_days: int = param(3, "d", "days of the same kind needed before an hour to expect its flow")
     fresh_h: int = param(48, "h", "latest hours left out of the noise estimate (an event may be under way)")
     min_sigma_lph: float = param(30.0, "L/h", "floor of the hourly noise scale")
+    min_sigma_days: int = param(3, "d", "judged days needed to estimate the noise scale (no burst judgement before)")
     min_burst_lph: float = param(300.0, "L/h", "smallest step in unexplained flow called a burst")
     run_sigmas: float = param(1.5, "σ", "an hour belongs to a burst run when its excess is at least this")
     burst_sigmas: float = param(10.0, "σ", "a run's mean excess must be this many standard errors above zero")
@@ -87,13 +90,15 @@ class NetworkLeaksAndBursts(DetectorBase[NetworkParams]):
         return out
 
 
-def expected_flow(u: np.ndarray, rest: np.ndarray, days: int) -> np.ndarray:
+def expected_flow(u: np.ndarray, rest: np.ndarray, days: int, min_days: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Each hour's expected value: the median of the same hour on the ``days`` days before it that are of the same
-    kind (working day, or Saturday/Sunday/holiday: a shop is shut, a household at home); NaN with none.
+    kind (working day, or Saturday/Sunday/holiday: a shop is shut, a household at home), and the robust spread of
+    those days' values (MAD σ); both NaN with fewer than ``min_days`` such days.
 
     >>> u = np.tile(np.arange(24.0), 10)
-    >>> bool(np.allclose(expected_flow(u, np.zeros(u.size, dtype=bool), 7)[24:], u[24:]))
-    True
+    >>> expected, spread = expected_flow(u, np.zeros(u.size, dtype=bool), 7)
+    >>> bool(np.allclose(expected[24:], u[24:])), float(np.nanmax(spread))
+    (True, 0.0)
     """
     h = u.size
     stack = np.full((days, h), np.nan)
@@ -101,23 +106,33 @@ def expected_flow(u: np.ndarray, rest: np.ndarray, days: int) -> np.ndarray:
         if h > 24 * k:
             same = rest[24 * k :] == rest[: h - 24 * k]
             stack[k - 1, 24 * k :] = np.where(same, u[: h - 24 * k], np.nan)
-    return nanmedian(stack, axis=0)
+    few = np.count_nonzero(~np.isnan(stack), axis=0) < min_days
+    expected = np.where(few, np.nan, nanmedian(stack, axis=0))
+    spread = np.where(few, np.nan, mad_sigma(stack, axis=0))
+    return expected, spread
 
 
 def _excess(data: EngineInput, sb: ShapedBalance, z: int, p: NetworkParams) -> tuple[np.ndarray, np.ndarray]:
-    """``(e, σ)`` per hour: the excess over the expected flow and its noise scale (night and day hours apart); the
-    first ``days`` of the window, with no history to expect from, are NaN."""
+    """``(e, σ)`` per hour: the excess over the expected flow and its noise scale (night and day hours apart, and
+    never below the spread of the days the expectation comes from); the first ``min_history_days`` of the window,
+    and hours with fewer than ``min_same_days`` days of their kind before them, are NaN."""
     u = sb.unexplained_l[z]
-    e = u - expected_flow(u, data.grid.rest_day, p.days)
+    expected, spread = expected_flow(u, data.grid.rest_day, p.days, p.min_same_days)
+    e = u - expected
     e[: 24 * p.min_history_days] = np.nan
     past = np.arange(e.size) < e.size - p.fresh_h
     sigma = np.empty(e.size)
     block = np.searchsorted(np.array(SIGMA_BLOCKS), data.grid.local_hour, side="right")
     for b in np.unique(block).tolist():
         part = block == b
-        s = float(np.nan_to_num(mad_sigma(e[part & past]), nan=0.0))
-        sigma[part] = max(p.min_sigma_lph, s)
-    return e, sigma
+        known = e[part & past]
+        known = known[~np.isnan(known)]
+        hours_a_day = np.unique(data.grid.local_hour[part]).size
+        if known.size < p.min_sigma_days * hours_a_day:
+            sigma[part] = np.inf  # too few judged hours to know the noise: no burst judgement yet
+        else:
+            sigma[part] = max(p.min_sigma_lph, float(mad_sigma(known)))
+    return e, np.fmax(sigma, spread)
 
 
 def _bursts(data: EngineInput, sb: ShapedBalance, z: int, p: NetworkParams) -> list[Candidate]:
@@ -187,7 +202,8 @@ def _burst(
 
 
 def _trailing_median(x: np.ndarray, w: int) -> np.ndarray:
-    """Median of the ``w`` values before each position (NaN skipped; NaN where none).
+    """Median of the ``w`` values before each position (NaN skipped; NaN where fewer than half of them are known: a
+    level needs hours to stand on).
 
     >>> _trailing_median(np.array([1.0, 2.0, 3.0, 10.0]), 2).tolist()
     [nan, 1.0, 1.5, 2.5]
@@ -195,7 +211,8 @@ def _trailing_median(x: np.ndarray, w: int) -> np.ndarray:
     stack = np.full((w, x.size), np.nan)
     for k in range(1, w + 1):
         stack[k - 1, k:] = x[:-k]
-    return nanmedian(stack, axis=0)
+    known = np.count_nonzero(~np.isnan(stack), axis=0)
+    return np.where(known >= max(1, w // 2), nanmedian(stack, axis=0), np.nan)
 
 
 def _first_run(cond: np.ndarray, length: int) -> int:
