@@ -6,10 +6,12 @@ Time-to-detect checks replay the scenario up to an earlier ``as_of`` (the issue'
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import polars as pl
 import pytest
 
-from gmina.engine.base import EngineInput, run_detectors
+from gmina.engine.base import ALERT_CANDIDATES, EngineInput, run_detectors
 from gmina.engine.fusion import fuse
 from tests.engine.scenario import Label, Scenario
 from tests.engine.scoring import onset_error_h, score
@@ -90,3 +92,16 @@ def test_fusion_gives_one_case_per_cause(alerts: pl.DataFrame, scenario: Scenari
     top = cases.row(0, named=True)
     # the most water and money at stake: the leak, running for weeks (the burst was repaired within two days)
     assert top["alert_class"] == "network_leak" and top["expected_cost_pln"] == cases["expected_cost_pln"].max()
+
+
+def test_a_detectors_repeated_candidates_are_one_witness() -> None:
+    t = datetime(2025, 3, 3, 10, tzinfo=UTC)
+    row = {"alert_class": "customer_burst", "location_kind": "meter", "location_id": 7, "end": None,
+           "volume_m3": 1.0, "cost_pln": 6.0, "evidence": "{}"}  # fmt: skip
+    # a device burst flag a busy premise trips every working day, each contradicted by the data (0.15)
+    flags = [{**row, "detector": "device_alarms", "confidence": 0.15, "start": t + timedelta(days=d)} for d in range(6)]
+    cases = fuse(pl.DataFrame(flags, schema=ALERT_CANDIDATES.dtypes))
+    assert cases.height == 1 and cases["confidence"][0] == pytest.approx(0.15)  # not 1 − 0.85⁶ ≈ 0.62: not raised
+    data = {**row, "detector": "customer_burst", "confidence": 0.6, "start": t + timedelta(days=5)}
+    both = fuse(pl.DataFrame([*flags, data], schema=ALERT_CANDIDATES.dtypes))
+    assert both["confidence"][0] == pytest.approx(1 - 0.85 * 0.4)  # two witnesses

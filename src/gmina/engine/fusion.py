@@ -1,9 +1,10 @@
 """Evidence fusion: one ranked case per cause from the candidates of all detectors.
 
 Candidates of the same ``alert_class`` at the same location whose intervals overlap (or are less than ``gap_h`` apart;
-an ongoing candidate extends to infinity) are one case. A case's confidence is the noisy-OR of its candidates'
-(independent witnesses: a corroborated device flag and a data detector agreeing make it surer), its volume and cost
-the largest estimate, its start the earliest, its end null while any candidate is ongoing.
+an ongoing candidate extends to infinity) are one case. A case's confidence is the noisy-OR over its detectors of
+each one's strongest candidate (independent witnesses: a corroborated device flag and a data detector agreeing make
+it surer; one detector's repeated candidates — a device flag tripped again and again — are one witness), its volume
+and cost the largest estimate, its start the earliest, its end null while any candidate is ongoing.
 
 One cause, one case: where a more specific explanation of the same observation is raised at the same place and time
 (``SUBSUMED_BY``: a burst explains an abnormal day, reverse flow a standing forward register), the less specific case
@@ -91,15 +92,22 @@ def fuse(candidates: pl.DataFrame, *, gap_h: float = 24.0, raised: float = 0.5) 
     cases = c.group_by([*_KEY, "_case"]).agg(
         pl.col("_s").min().alias("start"),
         pl.when(pl.col("_e").max() >= _FAR).then(None).otherwise(pl.col("_e").max()).alias("end"),
-        (1.0 - (1.0 - pl.col("confidence").clip(0.0, 0.999)).product()).alias("confidence"),
         pl.col("volume_m3").max(),
         pl.col("cost_pln").max(),
         pl.col("detector").unique().sort().str.join(",").alias("detectors"),
         pl.len().cast(pl.Int64).alias("n_candidates"),
         (pl.lit("[") + piece.str.join(", ") + pl.lit("]")).alias("evidence"),
     )
+    # a detector's repeated candidates are one witness: its strongest one joins the noisy-OR
+    witnesses = (
+        c.group_by([*_KEY, "_case", "detector"])
+        .agg(pl.col("confidence").clip(0.0, 0.999).max())
+        .group_by([*_KEY, "_case"])
+        .agg((1.0 - (1.0 - pl.col("confidence")).product()).alias("confidence"))
+    )
     cases = (
-        cases.with_columns(
+        cases.join(witnesses, on=[*_KEY, "_case"])
+        .with_columns(
             pl.col("start").cast(UTC_US),
             pl.col("end").cast(UTC_US),
             pl.col("confidence").round(6),
