@@ -130,6 +130,27 @@ def test_device_leak_flag_is_not_confirmed_by_spread_daily_volumes() -> None:
     assert out.height == 1 and '"unsupported"' in out["evidence"][0] and out["confidence"][0] < 0.5
 
 
+def test_a_device_burst_flag_before_its_hour_is_read_is_unsupported() -> None:
+    hours = np.arange(48)
+    customer = _readings(1, hours, hours * 10)
+    inlet = _readings(INLET, hours, hours * 20)
+    flag = pl.DataFrame(
+        {
+            "meter_id": [1],
+            "code": ["burst"],
+            "state": ["active"],
+            "first_seen": [T0 + timedelta(hours=47, minutes=20)],  # the hour's reading is not in yet
+            "last_seen": [T0 + timedelta(hours=47, minutes=20)],
+            "ended_at": [None],
+        },
+        schema=EVENTS.dtypes,
+    )
+    data = EngineInput(pl.concat([customer, inlet]), _meters([1]), T0 + timedelta(hours=47, minutes=30), BOUNDARY, flag)
+    out = run_detectors(data, only=["device_alarms"])
+    # a hose filling a pool trips the flag too: with a possible filling (0.3) it must not reach 0.5
+    assert out.height == 1 and '"unsupported"' in out["evidence"][0] and 1 - 0.7 * (1 - out["confidence"][0]) < 0.5
+
+
 def test_hourly_readings_a_little_off_the_hour_stay_on_their_boundaries() -> None:
     # a meter whose clock is 10 s fast stamps some readings at hh:59:55, others (capture delay) at hh:00:40
     offsets_s = [40, -5, 70, -5, 30, -10]

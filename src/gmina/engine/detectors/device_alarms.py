@@ -161,12 +161,11 @@ def _verdict(
 ) -> tuple[str, dict[str, float]]:
     known = w.volume[~np.isnan(w.volume)]
     if known.size == 0:
-        return "unconfirmed", {}
+        # a burst shows within the hour: until it does, the flag is unsupported (a hose filling a pool trips it too)
+        return ("unsupported" if code == "burst" else "unconfirmed"), {}
     if code == "leak":
         return _leak(w, data, p, days)
     if code == "burst":
-        if known.size == 0:
-            return "unsupported", {}  # the next hour will say
         q3 = float(overload_lph(data, 1.0)[w.row])
         peak = float(known.max())
         return ("confirmed" if peak >= p.burst_q3_fraction * q3 else "contradicted"), {"max_hourly_l": peak}
