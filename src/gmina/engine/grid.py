@@ -153,9 +153,9 @@ def build_grid(
         backflow.cast(pl.Float64).fill_null(np.nan).to_numpy() if with_backflow else None,
     )
     cells = meter_ids.size * (writer.n_hours + 1)
-    if readings["meter_id"].is_sorted() and _ascending(columns[1], columns[0]):
+    if readings["meter_id"].is_sorted() and ascending(columns[1], columns[0]):
         writer.write_sorted(*columns)
-    elif _ascending(columns[1]) and cells <= max(1 << 24, 4 * readings.height):
+    elif ascending(columns[1]) and cells <= max(1 << 24, 4 * readings.height):
         writer.write_time_ordered(*columns)
     else:
         writer.write_unsorted(*columns)
@@ -166,16 +166,19 @@ def build_grid(
 
 def _forget_restarts(readings: pl.DataFrame, writer: _GridWriter, as_of_us: int) -> None:
     """Make unknown the hours between each restart reading's boundary and the boundary of the reading before it."""
-    r = (
-        readings.select("meter_id", pl.col("observed_at").cast(pl.Int64).alias("t"), pl.col("restart").fill_null(False))
-        .filter(pl.col("t") <= as_of_us)
-        .sort("meter_id", "t")
-        .with_columns(pl.col("t").shift(1).over("meter_id").alias("before"))
-        .filter(pl.col("restart"))
-    )
-    rows = _grid_rows(writer.meter_ids, r["meter_id"].to_numpy())
-    b1 = np.clip(writer.boundary(r["t"].to_numpy()), 0, writer.n_hours)
-    b0 = np.clip(writer.boundary(r["before"].fill_null(writer.start_us).to_numpy()), 0, writer.n_hours)
+    r = readings.select(
+        "meter_id", pl.col("observed_at").cast(pl.Int64).alias("t"), pl.col("restart").fill_null(False)
+    ).filter(pl.col("t") <= as_of_us)
+    mid, t = r["meter_id"].to_numpy(), r["t"].to_numpy()
+    if not (r["meter_id"].is_sorted() and ascending(t, mid)):  # the store's order needs no sort
+        r = r.sort("meter_id", "t")
+        mid, t = r["meter_id"].to_numpy(), r["t"].to_numpy()
+    at = np.flatnonzero(r["restart"].to_numpy())
+    prev = np.maximum(at - 1, 0)
+    same = (at > 0) & (mid[prev] == mid[at])  # a meter's first reading has none before it
+    rows = _grid_rows(writer.meter_ids, mid[at])
+    b1 = np.clip(writer.boundary(t[at]), 0, writer.n_hours)
+    b0 = np.clip(writer.boundary(np.where(same, t[prev], writer.start_us)), 0, writer.n_hours)
     for row, lo, hi in zip(rows.tolist(), b0.tolist(), b1.tolist(), strict=True):
         if row >= 0 and hi > lo:
             writer.volume[row, lo:hi] = np.nan
@@ -201,7 +204,7 @@ CHUNK = 1 << 20
 """Readings handled per step (whole meters at a time): working arrays stay small and cache-friendly."""
 
 
-def _ascending(t: I64, group: I64 | None = None) -> bool:
+def ascending(t: I64, group: I64 | None = None) -> bool:
     """Whether ``t`` never decreases (within each run of equal ``group`` values, when given)."""
     for lo in range(0, t.size, CHUNK):
         u = t[lo : lo + CHUNK + 1]

@@ -20,7 +20,7 @@ import numpy as np
 import polars as pl
 from numpy.typing import NDArray
 
-from gmina.engine.grid import HOUR_US
+from gmina.engine.grid import HOUR_US, ascending
 from gmina.engine.series import nanmedian, padded_median
 
 if TYPE_CHECKING:
@@ -145,7 +145,7 @@ def _reading_pairs(data: EngineInput) -> ReadingPairs:
     r = data.readings
     mid = r["meter_id"].to_numpy()
     t = r["observed_at"].cast(pl.Int64).to_numpy()
-    if not (r["meter_id"].is_sorted() and _ascending_within(t, mid)):
+    if not (r["meter_id"].is_sorted() and ascending(t, mid)):
         r = r.sort("meter_id", "observed_at")  # the store's order needs no sort
         mid, t = r["meter_id"].to_numpy(), r["observed_at"].cast(pl.Int64).to_numpy()
     idx = r["index_l"].to_numpy()
@@ -170,11 +170,6 @@ def _reading_pairs(data: EngineInput) -> ReadingPairs:
     hours /= HOUR_US
     hours[bad] = np.nan
     return ReadingPairs(row[1:], t[:-1], t[1:], idx[:-1], idx[1:], valid, delta, hours)
-
-
-def _ascending_within(t: I64, group: I64) -> bool:
-    """Whether ``t`` never decreases within each run of equal ``group`` values."""
-    return not bool(((t[1:] < t[:-1]) & (group[1:] == group[:-1])).any())
 
 
 def _rows_of(meter_ids: I64, mid: I64) -> NDArray[np.int32]:

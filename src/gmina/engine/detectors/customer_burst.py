@@ -89,6 +89,12 @@ class CustomerBurst(DetectorBase[CustomerBurstParams]):
             v = g.volume_l[chunk]
             plausible = np.where(v > params.spike_q4 * q4[chunk][:, None], np.nan, v)
             at, starts, ends = runs(plausible >= params.min_burst_lph)  # an unknown hour breaks a run
+            # most runs are a tap's hour or two: below the one- and two-hour floors they cannot be a burst
+            first, last = plausible[at, starts], plausible[at, ends - 1]
+            n = ends - starts
+            keep = (n >= 3) | (np.fmax(first, last) >= params.one_hour_lph)
+            keep |= (n == 2) & (np.fmin(first, last) >= params.two_hour_lph)
+            at, starts, ends = at[keep], starts[keep], ends[keep]
             for i, start, end in zip(at.tolist(), starts.tolist(), ends.tolist(), strict=True):
                 cand = self._run(data, int(chunk[i]), plausible[i], start, end, params)
                 if cand is not None:
@@ -99,10 +105,6 @@ class CustomerBurst(DetectorBase[CustomerBurstParams]):
         self, data: EngineInput, row: int, v: np.ndarray, start: int, end: int, p: CustomerBurstParams
     ) -> Candidate | None:
         g = data.grid
-        lo = max(0, start - p.baseline_days * 24)
-        base = np.where(g.interpolated[row, lo:start], np.nan, v[lo:start])
-        if int((~np.isnan(base)).sum()) < p.min_baseline_hours:
-            return None
         run = v[start:end]
         n = end - start
         level = float(np.median(run))
@@ -115,6 +117,12 @@ class CustomerBurst(DetectorBase[CustomerBurstParams]):
         steady = low >= p.steady_share * level and float(near.mean()) >= p.steady_hours_share
         top2 = float(np.sort(run)[-2]) if n >= 2 else -np.inf
         floor = p.three_hour_lph if n < p.long_run_h else p.min_burst_lph
+        if not ((n >= 3 and steady and low >= floor) or top2 >= p.two_hour_lph or float(run.max()) >= p.one_hour_lph):
+            return None  # below every absolute floor: no baseline can make it a burst (most runs: a tap's hour)
+        lo = max(0, start - p.baseline_days * 24)
+        base = np.where(g.interpolated[row, lo:start], np.nan, v[lo:start])
+        if int((~np.isnan(base)).sum()) < p.min_baseline_hours:
+            return None
         if n >= 3 and steady and low >= max(floor, p.margin * _sustained(base, min(n, p.max_sustain_h))):
             confidence = min(0.9, 0.8 + 0.02 * (n - 3))
         elif n >= 2 and top2 >= max(p.two_hour_lph, p.margin * _sustained(base, 2)):

@@ -183,7 +183,7 @@ class EngineFrames:
                     pl.lit(False).alias("restart"),
                 ),
             ]
-        ).sort("observed_at", "meter_id")
+        ).sort("meter_id", "observed_at")  # the store's order, as the water app hands readings to the engine
 
         # device flags → episodes of consecutive flagged readings per (meter, code)
         seq = (
@@ -241,10 +241,8 @@ class EngineFrames:
 
     def input(self, as_of: datetime) -> EngineInput:
         """The engine's input at ``as_of``: readings up to it, the window starting at the scenario start."""
-        n = int(self.readings["observed_at"].search_sorted(pl.Series([as_of]).cast(UTC_US)[0], side="right"))
-        return EngineInput(
-            self.readings.head(n), self.meters, as_of, self.boundary, self.events(as_of), start=self.start
-        )
+        known = self.readings.filter(pl.col("observed_at") <= pl.lit(as_of).cast(UTC_US))
+        return EngineInput(known, self.meters, as_of, self.boundary, self.events(as_of), start=self.start)
 
     def zone_of(self, kind: str, location_id: int) -> str:
         if kind == "zone":
