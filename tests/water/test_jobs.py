@@ -86,7 +86,8 @@ def test_a_run_limited_to_some_zones_clears_nothing_elsewhere(tenant_a: Tenant) 
     assert merge_cases(tenant_a.member.pk, [case], T0, set()) == (1, 0, 0)
     assert merge_cases(tenant_a.member.pk, [], T0, set(), [north.pk]) == (0, 0, 0)
     assert Alert.all_tenants.get(zone=south).resolved_at is None
-    assert merge_cases(tenant_a.member.pk, [], T0, set(), [south.pk]) == (0, 0, 1)
+    assert merge_cases(tenant_a.member.pk, [], T0 + timedelta(hours=23), set(), [south.pk]) == (0, 0, 0)  # held
+    assert merge_cases(tenant_a.member.pk, [], T0 + timedelta(hours=24), set(), [south.pk]) == (0, 0, 1)
     assert Alert.all_tenants.get(zone=south).resolution == "cleared"
 
 

@@ -18,7 +18,11 @@ import polars as pl
 from gmina.engine.base import ALERT_CANDIDATES
 from gmina.engine.frames import UTC_US, Column, FrameSchema, validate
 
-__all__ = ["CASES", "fuse"]
+__all__ = ["CASES", "CLEAR_AFTER_H", "fuse"]
+
+CLEAR_AFTER_H = 24.0
+"""Hours an open alert must go unreported before it is cleared: a case that dips below the raise level for a run or
+two (a noisy night, a confidence at the edge) stays one alert instead of being cleared and raised again."""
 
 CASES = FrameSchema(
     "cases",

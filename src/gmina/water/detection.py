@@ -34,6 +34,7 @@ from gmina.consortium.actors import Actor
 from gmina.consortium.audit import record_audit
 from gmina.consortium.models import Member, Role
 from gmina.engine import ALERT_FAMILY, AlertClass, EngineInput, fuse, run_detectors
+from gmina.engine.fusion import CLEAR_AFTER_H
 from gmina.water.models import Alert, DetectionRun, DeviceEvent, Meter, Reading, ZoneBoundaryMeter
 from gmina.water.models.alerts import AlertStatus, Resolution, Severity
 from gmina.water.models.choices import ReadType
@@ -197,8 +198,9 @@ def merge_cases(
 ) -> tuple[int, int, int]:
     """Merge fused cases into the member's alerts; returns (opened, updated, cleared).
 
-    An open alert that no case matches is cleared only where this run looked: a meter with readings
-    in the window, a zone among ``analysed_zones`` (``None``: every zone).
+    An open alert that no case matches is cleared only where this run looked (a meter with readings
+    in the window, a zone among ``analysed_zones``; ``None``: every zone) and only once no run has
+    reported it for ``CLEAR_AFTER_H`` hours; a case matching it before then continues it.
     """
     opened = updated = 0
     seen: set[int] = set()
@@ -251,7 +253,8 @@ def merge_cases(
             analysed = analysed_zones is None or alert.zone_id in analysed_zones
         else:
             analysed = alert.meter_id in analysed_meters
-        if alert.pk not in seen and analysed:
+        held = as_of - alert.last_detected_at < timedelta(hours=CLEAR_AFTER_H)
+        if alert.pk not in seen and analysed and not held:
             alert.status = AlertStatus.RESOLVED
             alert.resolution = Resolution.CLEARED
             alert.resolved_at = as_of

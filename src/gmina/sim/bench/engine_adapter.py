@@ -26,15 +26,15 @@ product runs: it **replays** the scenario, running every registered detector and
 successive instants ``as_of`` (every ``step_h`` hours from ``start + first_h``; the window always starts at the
 scenario start, as a 60–90-day production window would). A case with confidence ≥ ``min_confidence`` (0.5, the
 ``water`` app's threshold) is *raised* at the first ``as_of`` that reports it. Later runs reporting the same class at
-the same location with an overlapping interval (the engine's fusion rule: 24 h slack) update the same alert; an alert
-a run no longer reports is cleared, and a later case there is a new alert. (The ``water`` app merges on class and
-location alone; here a separate episode at the same place is a separate alert, as fusion makes it a separate case.)
-Every case raised along the way counts, including ones a later run drops: an operator saw them. The reported time is
-when the evidence up to that instant sufficed. To make it exact without running the whole engine every hour, a run
-that raises new alerts is followed by runs of just the detectors behind them at every ``refine_h`` hours (default 1 h)
-since the previous run, and each new alert is dated by the earliest of those that reports it. A time to detect is
-therefore exact to ``refine_h`` for hourly data, never under-stated (every run sees only the readings up to its
-instant); the first run is at ``start + first_h``.
+the same location with an overlapping interval (the engine's fusion rule: 24 h slack) update the same alert; an alert no
+run has reported for ``CLEAR_AFTER_H`` (24 h, the app's rule) is cleared, and a later case there is a new alert. (The
+``water`` app merges on class and location alone; here a separate episode at the same place is a separate alert, as
+fusion makes it a separate case.) Every case raised along the way counts, including ones a later run drops: an operator
+saw them. The reported time is when the evidence up to that instant sufficed. To make it exact without running the whole
+engine every hour, a run that raises new alerts is followed by runs of just the detectors behind them at every
+``refine_h`` hours (default 1 h) since the previous run, and each new alert is dated by the earliest of those that
+reports it. A time to detect is therefore exact to ``refine_h`` for hourly data, never under-stated (every run sees only
+the readings up to its instant); the first run is at ``start + first_h``.
 
 Class mapping (engine ``AlertClass`` → simulator ``EventClass``)
 ----------------------------------------------------------------
@@ -73,6 +73,7 @@ import pyarrow as pa
 
 from gmina.engine import AlertClass, EngineInput, fuse, registered_detectors, run_detectors
 from gmina.engine.frames import BOUNDARY, EVENTS, METERS, UTC_US
+from gmina.engine.fusion import CLEAR_AFTER_H
 from gmina.sim.bench.detectors import AlertCandidate
 from gmina.sim.events import EventClass
 
@@ -275,14 +276,16 @@ def replay(
     seed: int = 0,
     gap_h: float = 24.0,
     refine_h: float | None = 1.0,
+    clear_after_h: float = CLEAR_AFTER_H,
 ) -> list[RaisedCase]:
     """Run the engine at ``start + first_h``, then every ``step_h`` hours up to ``end``; return every case raised.
 
     An alert stays open while each run reports a case of its class at its location whose interval overlaps its own
-    (``gap_h`` slack, fusion's rule); an alert no run reports any more is cleared, and a later case there is a new
-    alert (the ``water`` app's merge). With ``refine_h``, a run that raises new alerts is followed by runs of the
-    detectors behind them at every ``refine_h`` hours since the previous run, and each new alert is dated by the
-    earliest of those that already reports it: the time to detect is then exact to ``refine_h``.
+    (``gap_h`` slack, fusion's rule); an alert no run has reported for ``clear_after_h`` hours is cleared, and a
+    later case there is a new alert (the ``water`` app's merge). With ``refine_h``, a run that raises new alerts is
+    followed by runs of the detectors behind them at every ``refine_h`` hours since the previous run, and each new
+    alert is dated by the earliest of those that already reports it: the time to detect is then exact to
+    ``refine_h``.
     """
     raised: list[RaisedCase] = []
     open_alerts: dict[tuple[str, str, int], list[RaisedCase]] = {}
@@ -309,6 +312,10 @@ def replay(
             kept.append(known)
         if new and refine_h and previous is not None:
             _refine(frames, new, previous, as_of, refine_h, min_confidence, seed, gap)
+        for key, alerts in open_alerts.items():  # unreported alerts are held open for a while
+            for alert in alerts:
+                if alert not in still_open.get(key, []) and as_of - alert.runs[-1] < timedelta(hours=clear_after_h):
+                    still_open.setdefault(key, []).append(alert)
         open_alerts = still_open
         previous = as_of
     return raised
@@ -417,6 +424,7 @@ class EngineDetector:
         return {
             "replay_step_h": self.step_h,
             "refine_h": self.refine_h,
+            "clear_after_h": CLEAR_AFTER_H,
             "min_confidence": self.min_confidence,
             "seed": self.seed,
             "raised_at": "first replay run reporting the case, refined to the first hour since the previous run",
