@@ -9,8 +9,9 @@ bring use down to at most ``max_ratio`` of the usual day (``min_usual_lpd`` or m
 or more: a register that stands still is a stopped meter or an absence, the stuck detector's case). A new household
 with a third of the old use stays above ``max_ratio``; the end of a garden-watering season is no level shift of the
 premise's ordinary days (their spread is wide); a fall that many premises share within a day (``max_shared`` of the
-meters, at least ``min_shared``: a holiday shuts the shops) is a calendar effect. Confidence 0.6, 0.75 from
-``sure_days`` low days on.
+meters, at least ``min_shared``: a holiday shuts the shops) is a calendar effect; a fall whose low days hold fewer
+than ``min_working_days`` working days is not judged yet (a household away over a long weekend or the Easter holidays
+reads the same as a bypass). Confidence 0.6, 0.75 from ``sure_days`` low days on.
 
 Needs daily resolution: monthly walk-by meters are not judged. Volume: the usual use less the registered one since
 the onset (unbilled). A tamper alarm on the meter is the device-alarm detector's candidate; fusion combines both.
@@ -35,7 +36,7 @@ from gmina.engine.base import (
 )
 from gmina.engine.grid import HOUR_US
 from gmina.engine.series import level_shift, nanmedian, row_quantile
-from gmina.engine.views import daily_volumes
+from gmina.engine.views import daily_volumes, rest_days
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class BypassParams(BaseParams):
     min_recent_lpd: float = param(2.0, "L/d", "the meter still counts at least this much a day (median)")
     max_interpolated: float = param(0.5, "", "days known mostly from a longer interval than this share are skipped")
     sure_days: int = param(7, "d", "low days after which the case is sure")
+    min_working_days: int = param(2, "d", "working days (not a weekend or a public holiday) among the low days")
     min_log_sigma: float = param(0.15, "", "floor of the day-to-day spread of log use")
     min_score: float = param(4.0, "σ", "change-point score (standard errors of log use) needed")
     max_shared: float = param(0.01, "", "share of the meters falling within a day of each other: a calendar effect")
@@ -82,10 +84,15 @@ class Bypass(DetectorBase[BypassParams]):
                 & (now >= params.min_recent_lpd)
                 & (now <= params.max_ratio * earlier)
             )
-        found = [c for c in (self._meter(data, int(r), v[r], params) for r in np.flatnonzero(maybe)) if c is not None]
+        rest = rest_days(data)[:complete]
+        found = [
+            c for c in (self._meter(data, int(r), v[r], rest, params) for r in np.flatnonzero(maybe)) if c is not None
+        ]
         return _without_calendar_effects(found, int(maybe.size), params)
 
-    def _meter(self, data: EngineInput, row: int, days: np.ndarray, p: BypassParams) -> Candidate | None:
+    def _meter(
+        self, data: EngineInput, row: int, days: np.ndarray, rest: np.ndarray, p: BypassParams
+    ) -> Candidate | None:
         g = data.grid
         y = -np.log(np.maximum(days, 1.0))  # a fall of use is a rise of y; a factor is a shift
         shift = level_shift(
@@ -106,6 +113,7 @@ class Bypass(DetectorBase[BypassParams]):
             or ratio > p.max_ratio
             or float(np.nanmax(recent)) > p.max_day_ratio * usual
             or float(nanmedian(recent)) < p.min_recent_lpd
+            or int(np.count_nonzero(~rest[shift.start :])) < p.min_working_days
         ):
             return None
         n_low = int(since.size)
