@@ -11,7 +11,8 @@ consecutive hours is a burst when it holds a level no earlier stretch of the sam
   least ``max(min_burst_lph, margin × S_n)`` (``n`` capped at ``max_sustain_h``), steady (the run's lowest inner
   hour at least ``steady_share`` of its median and ``steady_hours_share`` of its inner hours within ``steady_band`` of
   the median — the first and last hours are partly before and after: a burst runs at a constant rate, use comes
-  and goes) (0.8, rising with length).
+  and goes) (0.8, rising with length, from four hours; three hours hold a single inner hour, so they cannot show
+  steadiness: evidence only, 0.45 — an afternoon's watering at 200 L/h looks the same).
 
 Hours above ``spike_q4`` × Q4 are misreads (the register detector's spikes), never a burst. A gap in the readings
 does not break a run: its hours carry the gap's mean rate.
@@ -123,12 +124,15 @@ class CustomerBurst(DetectorBase[CustomerBurstParams]):
         base = np.where(g.interpolated[row, lo:start], np.nan, v[lo:start])
         if int((~np.isnan(base)).sum()) < p.min_baseline_hours:
             return None
-        if n >= 3 and steady and low >= max(floor, p.margin * _sustained(base, min(n, p.max_sustain_h))):
+        held = n >= 3 and steady and low >= max(floor, p.margin * _sustained(base, min(n, p.max_sustain_h)))
+        if held and n > 3:
             confidence = min(0.9, 0.8 + 0.02 * (n - 3))
         elif n >= 2 and top2 >= max(p.two_hour_lph, p.margin * _sustained(base, 2)):
             confidence = 0.7
         elif float(run.max()) >= max(p.one_hour_lph, p.margin * _sustained(base, 1)):
             confidence = 0.6
+        elif held:
+            confidence = 0.45  # three hours hold one inner hour: steadiness is untested until a fourth
         else:
             return None
         usual = float(np.nanmedian(base))
