@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import polars as pl
+import pytest
 
 from gmina.engine.base import EngineInput, run_detectors
 from gmina.engine.frames import EVENTS, METERS, UTC_US
@@ -93,9 +94,10 @@ def test_network_leak_does_not_alarm_inside_its_reference_nights() -> None:
 
 
 def test_network_leak_after_the_reference_is_still_found() -> None:
-    out = run_detectors(_night_zone(14, excess_from_day=9, spike_night=None), only=["network"])
+    # the leak from day 16 is judged against two weeks of nights before it
+    out = run_detectors(_night_zone(21, excess_from_day=16, spike_night=None), only=["network"])
     leak = out.filter(pl.col("alert_class") == "network_leak")
-    assert leak.height == 1 and leak["start"][0] >= T0 + timedelta(days=7, hours=-1)  # local midnight of night 8
+    assert leak.height == 1 and leak["start"][0] >= T0 + timedelta(days=14, hours=-1)
 
 
 def test_comm_loss_judges_a_daily_meter_by_its_daily_cadence() -> None:
@@ -130,14 +132,49 @@ def test_device_leak_flag_is_not_confirmed_by_spread_daily_volumes() -> None:
     assert out.height == 1 and '"unsupported"' in out["evidence"][0] and out["confidence"][0] < 0.5
 
 
-def test_a_device_burst_flag_before_its_hour_is_read_is_unsupported() -> None:
+def _leak_flag(meter: int, day: int, until: int) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "meter_id": [meter],
+            "code": ["leak"],
+            "state": ["active"],
+            "first_seen": [T0 + timedelta(days=day)],
+            "last_seen": [T0 + timedelta(days=until)],
+            "ended_at": [None],
+        },
+        schema=EVENTS.dtypes,
+    )
+
+
+def test_a_daily_meters_leak_flag_needs_a_rise_beyond_its_days_spread() -> None:
+    days = np.arange(21)
+    swing = np.where(days % 2 == 0, 1.0, -1.0)
+    # a steady household (300 ± 15 L/d) whose use rises to 450 L/d from day 15, the flag on day 16: a leak
+    small = np.where(days >= 15, 450.0, 300.0 + 15.0 * swing)
+    # a busy premise (6,000 ± 1,500 L/d, no leak) whose flag's days happen to be 400 L/d above its usual
+    big = np.where(days >= 15, 6400.0, 6000.0 + 1500.0 * swing)
+    readings = [
+        _readings(m, days * 24, np.r_[0, np.cumsum(v[:-1])].astype(np.int64)) for m, v in ((1, small), (2, big))
+    ]
+    inlet = _readings(INLET, np.arange(20 * 24 + 1), np.arange(20 * 24 + 1) * 400)
+    flags = pl.concat([_leak_flag(1, 16, 20), _leak_flag(2, 16, 20)])
+    data = EngineInput(pl.concat([*readings, inlet]), _meters([1, 2]), T0 + timedelta(days=20), BOUNDARY, flags)
+    out = run_detectors(data, only=["device_alarms"]).sort("location_id")
+    assert out["location_id"].to_list() == [1, 2]
+    assert '"confirmed"' in out["evidence"][0] and out["confidence"][0] >= 0.5
+    # 400 L/d is far above 48 L/d, but well inside the busy premise's day-to-day spread
+    assert '"unsupported"' in out["evidence"][1] and out["confidence"][1] < 0.5
+
+
+@pytest.mark.parametrize("code", ["burst", "leak"])
+def test_a_device_flag_before_its_hour_is_read_is_unsupported(code: str) -> None:
     hours = np.arange(48)
     customer = _readings(1, hours, hours * 10)
     inlet = _readings(INLET, hours, hours * 20)
     flag = pl.DataFrame(
         {
             "meter_id": [1],
-            "code": ["burst"],
+            "code": [code],
             "state": ["active"],
             "first_seen": [T0 + timedelta(hours=47, minutes=20)],  # the hour's reading is not in yet
             "last_seen": [T0 + timedelta(hours=47, minutes=20)],
@@ -147,7 +184,8 @@ def test_a_device_burst_flag_before_its_hour_is_read_is_unsupported() -> None:
     )
     data = EngineInput(pl.concat([customer, inlet]), _meters([1]), T0 + timedelta(hours=47, minutes=30), BOUNDARY, flag)
     out = run_detectors(data, only=["device_alarms"])
-    # a hose filling a pool trips the flag too: with a possible filling (0.3) it must not reach 0.5
+    # a hose filling a pool trips a burst flag too, a night's use a leak flag: with a possible filling or an unsteady
+    # flow night (0.3) an unread flag must not reach 0.5
     assert out.height == 1 and '"unsupported"' in out["evidence"][0] and 1 - 0.7 * (1 - out["confidence"][0]) < 0.5
 
 

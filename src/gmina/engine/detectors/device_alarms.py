@@ -14,7 +14,9 @@ Rules per code:
   at least ``still_l`` and steady (``steady_hours`` within ``steady_tol_l``/``steady_rel`` of it: a leak's
   signature; heavy use through a day also trips the device's "flow in each of 24 hours" rule); two or more still
   nights contradict it, and before its first night the alarm is only ``unsupported``; a daily meter: the alarm
-  held ``min_leak_days`` and the daily use since rose by ``leak_rise_lpd`` over the two weeks before; a meter
+  held ``min_leak_days`` and the daily use since rose over the two weeks before by ``leak_rise_lpd`` and by
+  ``leak_rise_sigmas`` standard errors of those days' spread (a large or irregular user's days vary by more than
+  a leak adds); a meter
   already alarming before the window is not judged new;
 * ``burst`` — an hour at ``burst_q3_fraction`` × Q3 or more (a hose filling a pool trips a device's burst rule
   too: below that the customer-burst detector decides);
@@ -45,6 +47,7 @@ from gmina.engine.base import (
     register,
 )
 from gmina.engine.grid import HOUR_US
+from gmina.engine.series import mad_sigma
 from gmina.engine.views import night_matrix
 from gmina.engine.zone import overload_lph
 
@@ -70,6 +73,7 @@ class DeviceAlarmParams(BaseParams):
     steady_rel: float = param(0.2, "", "relative tolerance around the night minimum")
     min_leak_days: float = param(1.0, "d", "a daily meter's leak alarm must hold this long")
     leak_rise_lpd: float = param(48.0, "L/d", "a daily meter's use must rise this much with a leak alarm")
+    leak_rise_sigmas: float = param(3.0, "σ", "… and this many standard errors of its days' spread before")
     burst_q3_fraction: float = param(0.7, "", "a burst flag is confirmed by an hour at or above this × Q3")
     tamper_drop_ratio: float = param(0.5, "", "a tamper flag is confirmed when use falls below this × the week before")
     min_usual_lpd: float = param(60.0, "L/d", "a standing register is only telling where the premise drew this much")
@@ -159,12 +163,12 @@ class DeviceAlarms(DetectorBase[DeviceAlarmParams]):
 def _verdict(
     code: str, w: _Window, data: EngineInput, p: DeviceAlarmParams, days: float
 ) -> tuple[str, dict[str, float]]:
+    if code == "leak":  # judged by nights (or days): before the first, unsupported (or unconfirmed)
+        return _leak(w, data, p, days)
     known = w.volume[~np.isnan(w.volume)]
     if known.size == 0:
         # a burst shows within the hour: until it does, the flag is unsupported (a hose filling a pool trips it too)
         return ("unsupported" if code == "burst" else "unconfirmed"), {}
-    if code == "leak":
-        return _leak(w, data, p, days)
     if code == "burst":
         q3 = float(overload_lph(data, 1.0)[w.row])
         peak = float(known.max())
@@ -230,5 +234,12 @@ def _leak(w: _Window, data: EngineInput, p: DeviceAlarmParams, days: float) -> t
     if b.size < 24 * 7 or s.size < 24:
         return "unconfirmed", {"alarm_days": days}
     rise = (float(s.mean()) - float(b.mean())) * 24.0
-    verdict = "confirmed" if rise >= p.leak_rise_lpd else "unsupported"
-    return verdict, {"alarm_days": days, "rise_lpd": rise, "lost_l": max(0.0, rise) / 24.0 * s.size}
+    day_sigma = float(mad_sigma(b[: b.size // 24 * 24].reshape(-1, 24).sum(axis=1)))
+    needed = max(p.leak_rise_lpd, p.leak_rise_sigmas * day_sigma / np.sqrt(max(1.0, s.size / 24.0)))
+    verdict = "confirmed" if rise >= needed else "unsupported"
+    return verdict, {
+        "alarm_days": days,
+        "rise_lpd": rise,
+        "needed_lpd": needed,
+        "lost_l": max(0.0, rise) / 24.0 * s.size,
+    }

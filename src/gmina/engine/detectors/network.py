@@ -13,7 +13,10 @@ customer meter accounts for, hour by hour, with coarse meters spread by the zone
   never steps), which lasts while the excess stays half a step above that level (dips of up to ``max_dip_h`` hours
   bridged). A run whose mean step is ``burst_sigmas`` standard errors above zero is a burst; a single hour
   ``one_hour_sigmas`` above raises on its own (confidence 0.6); a longer run is surer. A run that a customer meter's
-  unusual day explains (``lump_explains``) is left out: water a daily meter counted on that day is not lost.
+  unusual days explain (``lump_explains`` of its excess volume; the whole of each touched day's lump counts, its hours
+  within the day being unknown) is left out: water a daily meter counted on that day is not lost. A run that some
+  lump touches but does not yet explain is only evidence (``pending_confidence``) until ``lump_pending_h`` after it
+  ended: the daily meter's next readings may count the rest of it (a burst behind a daily meter).
 * **leak** (incipient, growing): the mean unexplained flow of each night (local ``night_hours``); the night at which
   the nights after it are highest above the ``reference_nights`` before it (a change point, in standard errors of
   the reference nights' spread) starts a leak when the score reaches ``leak_score`` and the excess ``min_leak_lph``,
@@ -62,9 +65,11 @@ class NetworkParams(BaseParams):
     max_dip_h: int = param(2, "h", "hours below half a step bridged within a burst")
     step_window_h: int = param(24, "h", "hours before an hour whose median excess is the level a burst steps from")
     lump_explains: float = param(0.5, "", "share of a run's excess volume a customer meter's unusual day may explain")
+    lump_pending_h: int = param(48, "h", "a run with customer lumps that ended less than this ago may be explained yet")
+    pending_confidence: float = param(0.45, "", "confidence of such a run until then (evidence, not raised)")
     night_hours: tuple[int, ...] = param((1, 2, 3, 4), "h (local)", "local hours of day (start) of the night")
     reference_nights: int = param(14, "night", "nights before a change point forming its reference")
-    min_reference_nights: int = param(6, "night", "reference nights needed")
+    min_reference_nights: int = param(14, "night", "reference nights needed (two weeks: both weekends)")
     min_night_sigma_lph: float = param(10.0, "L/h", "floor of the night-flow noise scale")
     leak_score: float = param(5.0, "σ", "change-point score (standard errors) that starts a leak")
     min_leak_lph: float = param(50.0, "L/h", "smallest night-flow excess called a leak")
@@ -177,20 +182,25 @@ def _burst(
     if mean < p.min_burst_lph or (score < p.burst_sigmas and not (n == 1 and score >= p.one_hour_sigmas)):
         return None
     volume = float(np.nansum(np.clip(ex, 0.0, None)))
-    lump = float(sb.lump_l[z, start:end].sum())
+    # a lump's hours within its day are unknown: the whole of each touched day's lumps may be in the run
+    lump = float(sb.lump_l[z, np.isin(g.local_day, g.local_day[start:end])].sum())
     if lump >= p.lump_explains * volume:
         return None
     ongoing = end >= g.n_hours
+    confidence = min(0.95, 0.6 + 0.05 * (n - 1) + 0.02 * (score - p.burst_sigmas))
+    # a daily meter that showed a lump in the run's days may count the rest of the run at its next readings
+    pending = lump > 0 and g.n_hours - end < p.lump_pending_h
     return Candidate(
         AlertClass.NETWORK_BURST,
         LocationKind.ZONE,
         int(sb.zone_ids[z]),
         g.start_us + start * HOUR_US,
         None if ongoing else g.start_us + end * HOUR_US,
-        min(0.95, 0.6 + 0.05 * (n - 1) + 0.02 * (score - p.burst_sigmas)),
+        min(confidence, p.pending_confidence) if pending else confidence,
         volume,
         {
             "step_lph": mean,
+            "pending_customer_lumps": pending,
             "level_before_lph": level,
             "sigma_lph": float(np.nanmean(sg)),
             "score": score,
