@@ -25,11 +25,12 @@ from gmina.sim.events import EventClass
 F1_FLOORS = {
     EventClass.COMM_LOSS: 0.85,  # measured 1.00 (4 of 4, no false alarm)
     EventClass.REVERSE_INSTALLATION: 0.7,  # measured 0.86 (3 of 4)
-    EventClass.INDEX_SPIKE: 0.7,  # measured 0.89 (4 of 4, 1 false alarm)
-    EventClass.NETWORK_LEAK: 0.5,  # measured 0.67 (1 of 2)
+    EventClass.INDEX_SPIKE: 0.7,  # measured 1.00 (4 of 4, no false alarm)
 }
-MIN_DETECTED = 18  # measured 20 events detected in all
-MAX_FALSE_ALARMS_PER_1000_METER_MONTHS = 45.0  # measured 36 (21 days: bursts and rollbacks early in the window)
+# Network leaks are not floored here: both start on days 6 and 7 of the 21, before the two weeks of reference nights
+# the leak rule needs (tests/engine covers it: test_mixed_cadence, test_quality).
+MIN_DETECTED = 18  # measured 19 events detected in all
+MAX_FALSE_ALARMS_PER_1000_METER_MONTHS = 8.0  # measured 0 (one false alarm here is 3.6)
 
 T = datetime(2025, 3, 1, tzinfo=UTC)
 
