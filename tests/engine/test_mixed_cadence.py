@@ -12,45 +12,20 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import numpy as np
 import polars as pl
 import pytest
 
 from gmina.engine.base import EngineInput, run_detectors
-from gmina.engine.frames import EVENTS, METERS, UTC_US
+from gmina.engine.frames import EVENTS, UTC_US
 from gmina.engine.grid import build_grid
+from tests.engine import one_zone
+from tests.engine.one_zone import BOUNDARY, INLET, meters
 
 T0 = datetime(2025, 3, 3, tzinfo=UTC)  # a Monday, CET
-ZONE, INLET = 1, 900
-
-
-def _meters(customers: list[int]) -> pl.DataFrame:
-    return pl.DataFrame(
-        {
-            "meter_id": [*customers, INLET],
-            "zone_id": [ZONE] * (len(customers) + 1),
-            "kind": ["customer"] * len(customers) + ["zone"],
-            "dn_mm": [15] * len(customers) + [100],
-            "q3_m3h": [2.5] * len(customers) + [100.0],
-            "register_capacity_l": [None] * (len(customers) + 1),
-        },
-        schema=METERS.dtypes,
-    )
-
-
-def _readings(meter: int, hours: np.ndarray, index: np.ndarray, backflow: np.ndarray | None = None) -> pl.DataFrame:
-    data: dict[str, object] = {
-        "meter_id": np.full(hours.size, meter, dtype=np.int64),
-        "observed_at": [T0 + timedelta(hours=int(h)) for h in hours],
-        "index_l": index.astype(np.int64),
-        "backflow_l": None if backflow is None else backflow.astype(np.int64),
-    }
-    frame = pl.DataFrame(data).with_columns(pl.col("observed_at").cast(UTC_US))
-    return frame.with_columns(pl.col("backflow_l").cast(pl.Int64))
-
-
-BOUNDARY = pl.DataFrame({"zone_id": [ZONE], "meter_id": [INLET], "direction": ["in"]})
+_readings = partial(one_zone.readings, T0)
 
 
 def test_reverse_register_of_a_boundary_meter_is_outflow() -> None:
@@ -59,7 +34,7 @@ def test_reverse_register_of_a_boundary_meter_is_outflow() -> None:
     backward = np.where(h <= 6, 0, 50 * (h - 6))  # 50 L/h out through the same meter
     customer = _readings(1, h, np.zeros(13))
     readings = pl.concat([customer, _readings(INLET, h, forward, backward)])
-    zb = EngineInput(readings, _meters([1]), T0 + timedelta(hours=12), BOUNDARY).zone_balance
+    zb = EngineInput(readings, meters([1]), T0 + timedelta(hours=12), BOUNDARY).zone_balance
     assert zb.inflow_l[0].tolist() == [100.0] * 6 + [-50.0] * 6
 
 
@@ -67,7 +42,7 @@ def test_daily_meter_hours_after_its_last_reading_are_imputed_with_its_rate() ->
     days = np.arange(6)
     daily = _readings(1, days * 24, days * 240)  # 240 L a day, read at midnight, last read on day 5
     inlet = _readings(INLET, np.arange(6 * 24 + 13), np.arange(6 * 24 + 13) * 10)
-    data = EngineInput(pl.concat([daily, inlet]), _meters([1]), T0 + timedelta(hours=6 * 24 + 12), BOUNDARY)
+    data = EngineInput(pl.concat([daily, inlet]), meters([1]), T0 + timedelta(hours=6 * 24 + 12), BOUNDARY)
     consumption = data.zone_balance.consumption_l[0]
     assert np.allclose(consumption[: 5 * 24], 10.0)  # the read days: 240 L spread evenly
     assert np.allclose(consumption[5 * 24 :], 10.0)  # after the last reading: the meter's rate, not zero
@@ -85,7 +60,7 @@ def _night_zone(days: int, excess_from_day: int | None, spike_night: int | None)
         flow[(h // 24 == spike_night) & ((local == 2) | (local == 3))] += 2000.0
     inlet = _readings(INLET, h, np.concatenate([[0.0], np.cumsum(flow[1:])]))
     customer = _readings(1, h, np.zeros(h.size))
-    return EngineInput(pl.concat([customer, inlet]), _meters([1]), T0 + timedelta(hours=days * 24), BOUNDARY)
+    return EngineInput(pl.concat([customer, inlet]), meters([1]), T0 + timedelta(hours=days * 24), BOUNDARY)
 
 
 def test_network_leak_does_not_alarm_inside_its_reference_nights() -> None:
@@ -105,7 +80,7 @@ def test_comm_loss_judges_a_daily_meter_by_its_daily_cadence() -> None:
     daily = _readings(1, days * 24, days * 200)
     once = _readings(2, np.array([30]), np.array([5000]))  # read once: its cadence is unknown
     inlet = _readings(INLET, np.arange(20 * 24), np.arange(20 * 24) * 10)
-    data = EngineInput(pl.concat([daily, once, inlet]), _meters([1, 2]), T0 + timedelta(days=20), BOUNDARY)
+    data = EngineInput(pl.concat([daily, once, inlet]), meters([1, 2]), T0 + timedelta(days=20), BOUNDARY)
     out = run_detectors(data, only=["comm_loss"])
     assert out["location_id"].to_list() == [1]
     assert out["start"][0] == T0 + timedelta(days=8) and out["end"][0] == T0 + timedelta(days=15)
@@ -126,7 +101,7 @@ def test_device_leak_flag_is_not_confirmed_by_spread_daily_volumes() -> None:
         },
         schema=EVENTS.dtypes,
     )
-    data = EngineInput(pl.concat([daily, inlet]), _meters([1]), T0 + timedelta(days=14), BOUNDARY, flag)
+    data = EngineInput(pl.concat([daily, inlet]), meters([1]), T0 + timedelta(days=14), BOUNDARY, flag)
     out = run_detectors(data, only=["device_alarms"])
     # a daily meter's flag is judged by its daily use, which did not rise
     assert out.height == 1 and '"unsupported"' in out["evidence"][0] and out["confidence"][0] < 0.5
@@ -158,7 +133,7 @@ def test_a_daily_meters_leak_flag_needs_a_rise_beyond_its_days_spread() -> None:
     ]
     inlet = _readings(INLET, np.arange(20 * 24 + 1), np.arange(20 * 24 + 1) * 400)
     flags = pl.concat([_leak_flag(1, 16, 20), _leak_flag(2, 16, 20)])
-    data = EngineInput(pl.concat([*readings, inlet]), _meters([1, 2]), T0 + timedelta(days=20), BOUNDARY, flags)
+    data = EngineInput(pl.concat([*readings, inlet]), meters([1, 2]), T0 + timedelta(days=20), BOUNDARY, flags)
     out = run_detectors(data, only=["device_alarms"]).sort("location_id")
     assert out["location_id"].to_list() == [1, 2]
     assert '"confirmed"' in out["evidence"][0] and out["confidence"][0] >= 0.5
@@ -182,7 +157,7 @@ def test_a_device_flag_before_its_hour_is_read_is_unsupported(code: str) -> None
         },
         schema=EVENTS.dtypes,
     )
-    data = EngineInput(pl.concat([customer, inlet]), _meters([1]), T0 + timedelta(hours=47, minutes=30), BOUNDARY, flag)
+    data = EngineInput(pl.concat([customer, inlet]), meters([1]), T0 + timedelta(hours=47, minutes=30), BOUNDARY, flag)
     out = run_detectors(data, only=["device_alarms"])
     # a hose filling a pool trips a burst flag too, a night's use a leak flag: with a possible filling or an unsteady
     # flow night (0.3) an unread flag must not reach 0.5
@@ -194,7 +169,7 @@ def test_hourly_readings_a_little_off_the_hour_stay_on_their_boundaries() -> Non
     offsets_s = [40, -5, 70, -5, 30, -10]
     at = [T0 + timedelta(hours=h, seconds=o) for h, o in enumerate(offsets_s)]
     r = pl.DataFrame({"meter_id": [1] * 6, "observed_at": at, "index_l": [0, 10, 25, 30, 50, 60]})
-    g = build_grid(r.with_columns(pl.col("observed_at").cast(UTC_US)), _meters([1]), T0 + timedelta(hours=6))
+    g = build_grid(r.with_columns(pl.col("observed_at").cast(UTC_US)), meters([1]), T0 + timedelta(hours=6))
     assert g.volume_l[0, :5].tolist() == [10.0, 15.0, 5.0, 20.0, 10.0] and not g.interpolated.any()
 
 
@@ -209,5 +184,5 @@ def test_a_daily_meter_missing_two_readings_is_not_lost() -> None:
         }
     ).with_columns(pl.col("observed_at").cast(UTC_US))
     inlet = _readings(INLET, np.arange(20 * 24), np.arange(20 * 24) * 10)
-    data = EngineInput(pl.concat([daily, inlet], how="diagonal"), _meters([1]), T0 + timedelta(days=20), BOUNDARY)
+    data = EngineInput(pl.concat([daily, inlet], how="diagonal"), meters([1]), T0 + timedelta(days=20), BOUNDARY)
     assert run_detectors(data, only=["comm_loss"]).is_empty()
