@@ -105,6 +105,26 @@ def test_a_decreasing_index_is_quarantined_but_a_spike_does_not_condemn_what_fol
     assert [i for _, _, i in stored(tenant_a)] == [1000, 1100, 999_999, 1200, 1300, 1400]
 
 
+@pytest.mark.parametrize("with_stored_duplicate", [False, True], ids=["new keys only", "with a stored key"])
+def test_a_backfill_is_judged_by_the_stored_readings_next_to_it(tenant_a: Tenant, with_stored_duplicate: bool) -> None:
+    # Stored: hours 0-1 and 5-9 of two meters. Backfilled: hours 2-4, judged by the readings around
+    # them, the stored ones included. M1's dip at hour 3 is back up at hour 4: refused. M2's last
+    # backfilled reading is far below the two before it, but the stored reading after it agrees with
+    # it: the two before are the odd ones (stored; spikes are the detectors' business), it is kept.
+    for serial in ("M1", "M2"):
+        make_meter(tenant_a.member, serial)
+        ingest(tenant_a, [reading(serial, 0, 1000), reading(serial, 1, 1100)])
+        ingest(tenant_a, [reading(serial, h, 1150 + 10 * h) for h in range(5, 10)])
+    rows = [reading("M1", 2, 1120), reading("M1", 3, 1050), reading("M1", 4, 1130)]
+    rows += [reading("M2", 2, 2000), reading("M2", 3, 2010), reading("M2", 4, 1110)]
+    if with_stored_duplicate:
+        rows.append(reading("M1", 5, 1200))
+    result = ingest(tenant_a, rows)
+    refused = {r.index_l: r.reason for r in QuarantinedRecord.all_tenants.filter(batch=result.batch)}
+    assert refused == {1050: "decreasing_index"}
+    assert (result.accepted, result.duplicates) == (5, int(with_stored_duplicate))
+
+
 def test_small_dips_within_tolerance_and_register_rollover_are_accepted(tenant_a: Tenant) -> None:
     make_meter(tenant_a.member, "M1", register_capacity_l=100_000)
     rows = [

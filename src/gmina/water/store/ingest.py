@@ -326,7 +326,7 @@ def _finish(run: _Run, batch: ImportBatch, tolerance_l: int) -> ImportResult:
         accepted = _store_clean(params, run.seq, tolerance_l, run.increasing)
     clean, duplicates = accepted is not None, 0
     if accepted is None:
-        classification = classify(connection, tolerance_l=tolerance_l)
+        classification = classify(connection, tolerance_l=tolerance_l, staged=run.seq)
         _quarantine_classified(run)
         with connection.cursor() as cursor:
             cursor.execute(_INSERT_CANDIDATES, params)
