@@ -177,3 +177,21 @@ class DeviceAssignment(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.device_key} → {self.meter}"
+
+
+class MeterDirectoryStamp(models.Model):
+    """One row (id 1) whose stamp the database's own triggers change whenever how a source's meter
+    reference resolves may change: a meter, service point, zone boundary or device assignment
+    inserted, deleted or updated in a column the lookup reads (migration 0005). Each process keeps
+    its meter lookups while the stamp it read them under is current (gmina.water.store.resolve).
+    The stamp is random, not a counter: a value seen inside a transaction that rolled back is never
+    given again. Not tenant data: it holds no member's rows."""
+
+    stamp = models.BigIntegerField(_("stamp"))
+
+    class Meta:
+        verbose_name = _("meter directory stamp")
+        verbose_name_plural = _("meter directory stamps")
+
+    def __str__(self) -> str:
+        return f"meter directory stamp {self.stamp}"

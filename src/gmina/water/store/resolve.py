@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from django.db import connection
 
-from gmina.water.models import DeviceAssignment, Meter, ServicePoint, ZoneBoundaryMeter
+from gmina.water.models import DeviceAssignment, Meter, MeterDirectoryStamp, ServicePoint, ZoneBoundaryMeter
 
 
 @dataclass(frozen=True)
@@ -21,32 +22,79 @@ class _Interval:
     valid_to: datetime | None
 
 
+class _Directory:
+    """What one member's meter lookups have found so far, under one stamp (see ``MeterResolver``)."""
+
+    def __init__(self, member_id: int, stamp: int | None) -> None:
+        self.member_id = member_id
+        self.stamp = stamp
+        self.lock = threading.Lock()  # a gunicorn worker's threads share it
+        self.serials: dict[str, int] = {}
+        self.single: dict[str, tuple[int, datetime]] = {}  # one open assignment: meter, valid from
+        self.multi: dict[str, list[_Interval]] = {}  # devices moved between meters
+        self.looked_up: dict[str, set[str]] = {"serial": set(), "device": set()}
+        self.zones_of: dict[int, set[int]] = {}  # zones of the meters found by serial, read with them
+        self.arrays: tuple[pa.Array, ...] | None = None
+
+    def size(self) -> int:
+        return len(self.looked_up["serial"]) + len(self.looked_up["device"])
+
+
+# Per process: each member's directory, kept while the database's stamp is the one it was read under.
+_DIRECTORIES: dict[tuple[str, int], _Directory] = {}
+_DIRECTORIES_LOCK = threading.Lock()
+KEEP_UP_TO = 200_000  # references per member kept between imports; a larger directory serves one import
+
+
+def _current_stamp() -> int | None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT stamp FROM {_STAMP} WHERE id = 1")
+        row = cursor.fetchone()
+    return None if row is None else int(row[0])
+
+
+def _directory(member_id: int) -> _Directory:
+    """The member's directory of this process if the stamp still matches, else a new one.
+
+    Read under a stamp, a lookup may also see changes committed after it; those changed the stamp,
+    so the next import starts a new directory. Without a stamp row (a test runner's flush emptied
+    the table) nothing is kept: each import looks up afresh.
+    """
+    stamp = _current_stamp()
+    if stamp is None:
+        return _Directory(member_id, None)
+    key = (f"{connection.alias}:{connection.settings_dict['NAME']}", member_id)
+    with _DIRECTORIES_LOCK:
+        found = _DIRECTORIES.get(key)
+        if found is not None and found.stamp == stamp and found.size() <= KEEP_UP_TO:
+            return found
+        fresh = _DIRECTORIES[key] = _Directory(member_id, stamp)
+        return fresh
+
+
 class MeterResolver:
     """The member's meters, looked up for the references a source uses and applied to whole Arrow columns.
 
-    Each serial or radio id is read from the database once per import, the first time a batch names
-    it (by index, a few thousand at a time), so a small batch of a member with many meters does not
-    load them all.
+    Each serial or radio id is read from the database the first time a batch names it (by
+    index, a few thousand at a time), so a small batch of a member with many meters does not load
+    them all. What was found is kept in the process (``_DIRECTORIES``) for the next import while
+    the database's ``MeterDirectoryStamp`` is unchanged: triggers change it with any meter, service
+    point, boundary or device assignment, so a kept lookup is never older than the data. A batch of
+    1000 readings from known meters then needs no lookup query at all (one read of the stamp).
     """
 
     _CHUNK = 2000  # references per lookup query
 
     def __init__(self, member_id: int) -> None:
         self._member_id = member_id
-        self._serials: dict[str, int] = {}
-        self._single: dict[str, tuple[int, datetime]] = {}  # one open assignment: meter, valid from
-        self._multi: dict[str, list[_Interval]] = {}  # devices moved between meters
-        self._looked_up: dict[str, set[str]] = {"serial": set(), "device": set()}
-        self._zones_of: dict[int, set[int]] = {}  # zones of the meters found by serial, read with them
-        self._arrays: tuple[pa.Array, ...] | None = None
+        self._dir = _directory(member_id)
 
     def _learn(self, refs: pa.Array, kind: str) -> None:
-        seen = self._looked_up[kind]
+        d = self._dir
+        seen = d.looked_up[kind]
         new = [r for r in pc.unique(refs).to_pylist() if r is not None and r not in seen]
         for i in range(0, len(new), self._CHUNK):
             chunk = new[i : i + self._CHUNK]
-            seen.update(chunk)
-            self._arrays = None
             if kind == "serial":
                 # With each meter, the zones it measures (see ``zones``): no second lookup at the end.
                 for serial, meter_id, own_zone, bounded_zone in _fetch(
@@ -57,42 +105,47 @@ class MeterResolver:
                     chunk,
                     self._member_id,
                 ):
-                    self._serials[serial] = meter_id
-                    zones = self._zones_of.setdefault(meter_id, set())
+                    d.serials[serial] = meter_id
+                    zones = d.zones_of.setdefault(meter_id, set())
                     zones.update(z for z in (own_zone, bounded_zone) if z is not None)
-                continue
-            assignments = DeviceAssignment.all_tenants.filter(member_id=self._member_id, device_key__in=chunk)
-            grouped: dict[str, list[_Interval]] = {}
-            for key, meter_id, valid_from, valid_to in assignments.order_by("device_key", "valid_from").values_list(
-                "device_key", "meter_id", "valid_from", "valid_to"
-            ):
-                grouped.setdefault(key, []).append(_Interval(meter_id, valid_from, valid_to))
-            for key, intervals in grouped.items():
-                if len(intervals) == 1 and intervals[0].valid_to is None:
-                    self._single[key] = (intervals[0].meter_id, intervals[0].valid_from)
-                else:
-                    self._multi[key] = intervals
+            else:
+                assignments = DeviceAssignment.all_tenants.filter(member_id=self._member_id, device_key__in=chunk)
+                grouped: dict[str, list[_Interval]] = {}
+                for key, meter_id, valid_from, valid_to in assignments.order_by("device_key", "valid_from").values_list(
+                    "device_key", "meter_id", "valid_from", "valid_to"
+                ):
+                    grouped.setdefault(key, []).append(_Interval(meter_id, valid_from, valid_to))
+                for key, intervals in grouped.items():
+                    if len(intervals) == 1 and intervals[0].valid_to is None:
+                        d.single[key] = (intervals[0].meter_id, intervals[0].valid_from)
+                    else:
+                        d.multi[key] = intervals
+            seen.update(chunk)  # after the results: another thread never takes a pending one for unknown
+            d.arrays = None
 
     def _lookup_arrays(self) -> tuple[pa.Array, ...]:
-        if self._arrays is None:
-            self._arrays = (
-                pa.array(list(self._serials), pa.string()),
-                pa.array(list(self._serials.values()), pa.int64()),
-                pa.array(list(self._single), pa.string()),
-                pa.array([m for m, _ in self._single.values()], pa.int64()),
-                pa.array([f for _, f in self._single.values()], pa.timestamp("us", tz="UTC")),
-                pa.array(list(self._multi), pa.string()),
+        d = self._dir
+        if d.arrays is None:
+            d.arrays = (
+                pa.array(list(d.serials), pa.string()),
+                pa.array(list(d.serials.values()), pa.int64()),
+                pa.array(list(d.single), pa.string()),
+                pa.array([m for m, _ in d.single.values()], pa.int64()),
+                pa.array([f for _, f in d.single.values()], pa.timestamp("us", tz="UTC")),
+                pa.array(list(d.multi), pa.string()),
             )
-        return self._arrays
+        return d.arrays
 
     def resolve(self, batch: pa.RecordBatch) -> pa.Array:
         """Meter id per row (int64, null where the member has no such meter at that time)."""
         refs = batch.column("meter_ref")
         times = batch.column("observed_at")
         is_serial = pc.equal(batch.column("ref_kind"), "serial")
-        self._learn(pc.filter(refs, is_serial), "serial")
-        self._learn(pc.filter(refs, pc.invert(is_serial)), "device")
-        serial_keys, serial_ids, device_keys, device_ids, device_from, multi_keys = self._lookup_arrays()
+        with self._dir.lock:
+            self._learn(pc.filter(refs, is_serial), "serial")
+            self._learn(pc.filter(refs, pc.invert(is_serial)), "device")
+            serial_keys, serial_ids, device_keys, device_ids, device_from, multi_keys = self._lookup_arrays()
+            multi = dict(self._dir.multi) if len(multi_keys) else {}
         by_serial = pc.take(serial_ids, pc.index_in(refs, value_set=serial_keys))
         device_pos = pc.index_in(refs, value_set=device_keys)
         by_device = pc.take(device_ids, device_pos)
@@ -110,11 +163,7 @@ class MeterResolver:
         for row in rows:
             ref, at = refs[row].as_py(), times[row].as_py()
             values[row] = next(
-                (
-                    iv.meter_id
-                    for iv in self._multi[ref]
-                    if iv.valid_from <= at and (iv.valid_to is None or at < iv.valid_to)
-                ),
+                (iv.meter_id for iv in multi[ref] if iv.valid_from <= at and (iv.valid_to is None or at < iv.valid_to)),
                 None,
             )
         return pa.array(values, pa.int64())
@@ -122,9 +171,11 @@ class MeterResolver:
     def zones(self, meter_ids: set[int]) -> list[int]:
         """The zones these meters measure: a customer meter's zone, and every zone a boundary meter bounds."""
         found: set[int] = set()
-        for meter_id in meter_ids & self._zones_of.keys():
-            found.update(self._zones_of[meter_id])
-        ids = sorted(meter_ids - self._zones_of.keys())
+        with self._dir.lock:
+            known = {m: self._dir.zones_of[m] for m in meter_ids & self._dir.zones_of.keys()}
+        for zones in known.values():
+            found.update(zones)
+        ids = sorted(meter_ids - known.keys())
         for i in range(0, len(ids), self._CHUNK):
             chunk = ids[i : i + self._CHUNK]
             found.update(
@@ -153,6 +204,7 @@ class MeterResolver:
 _METER = Meter._meta.db_table
 _SERVICE_POINT = ServicePoint._meta.db_table
 _BOUNDARY = ZoneBoundaryMeter._meta.db_table
+_STAMP = MeterDirectoryStamp._meta.db_table
 
 
 def _listed(sql_type: str) -> str:
