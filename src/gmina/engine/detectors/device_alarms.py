@@ -24,8 +24,10 @@ Rules per code:
   not confirm is its routine (a shop's busy hours): contradicted;
 * ``backflow`` — water registered backwards, a growing reverse register, or a forward register that stood still
   while the premise used to draw (an electronic meter counts reverse flow apart and freezes its forward register);
+  standing is judged from the hour after the alarm came in, whose own hour holds the use before it;
 * ``tamper_*``, ``removal`` — use fell below ``tamper_drop_ratio`` of the week before;
-* ``no_usage``, ``sensor_error`` — the register stood still (a ``sensor_error`` with movement is unconfirmed).
+* ``no_usage``, ``sensor_error`` — the register stood still from the hour after the alarm came in (a
+  ``sensor_error`` with movement is unconfirmed).
 """
 
 from __future__ import annotations
@@ -173,15 +175,16 @@ def _verdict(
         q3 = float(overload_lph(data, 1.0)[w.row])
         peak = float(known.max())
         return ("confirmed" if peak >= p.burst_q3_fraction * q3 else "contradicted"), {"max_hourly_l": peak}
+    since = _since_onset_hour(w)  # the hour the alarm came in holds use from before it
     if code == "backflow":
         neg = float(-known[known < -0.5].sum())
         bf = data.grid.backflow_l
         growth = float(np.nansum(bf[w.row, w.c0 : w.c1])) if bf is not None else 0.0
-        standing = _standing(known, w.before, p)
+        standing = _standing(since, w.before, p)
         numbers = {"negative_l": neg, "backflow_l": growth, "registered_l": float(np.abs(known).sum())}
         return ("confirmed" if neg > 0 or growth > 0 or standing else "contradicted"), numbers
     if code in ("no_usage", "sensor_error"):
-        total = float(np.abs(known).sum())
+        total = float(np.abs(since).sum())
         if code == "sensor_error" and total > 0.5:
             return "unconfirmed", {"registered_l": total}
         return ("confirmed" if total <= 0.5 else "contradicted"), {"registered_l": total}
@@ -198,6 +201,13 @@ def _verdict(
             "lost_l": lost,
         }
     return "unconfirmed", {}  # battery_low: the data cannot say
+
+
+def _since_onset_hour(w: _Window) -> np.ndarray:
+    """The known hourly volumes after the hour in which the alarm came in (all of them if that is the only one)."""
+    v: np.ndarray = w.volume[1:] if w.volume.size > 1 else w.volume
+    known: np.ndarray = v[~np.isnan(v)]
+    return known
 
 
 def _standing(known: np.ndarray, before: np.ndarray, p: DeviceAlarmParams) -> bool:
