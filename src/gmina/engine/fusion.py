@@ -18,11 +18,15 @@ import polars as pl
 from gmina.engine.base import ALERT_CANDIDATES
 from gmina.engine.frames import UTC_US, Column, FrameSchema, validate
 
-__all__ = ["CASES", "CLEAR_AFTER_H", "fuse"]
+__all__ = ["CASES", "CLEAR_AFTER_H", "REOPEN_WITHIN_H", "fuse"]
 
 CLEAR_AFTER_H = 24.0
 """Hours an open alert must go unreported before it is cleared: a case that dips below the raise level for a run or
 two (a noisy night, a confidence at the edge) stays one alert instead of being cleared and raised again."""
+
+REOPEN_WITHIN_H = 7 * 24.0
+"""Hours after an alert was cleared in which the same episode reported again (a case of its class and place that
+began before the clearing) reopens that alert instead of raising a new one: one problem, one alert."""
 
 CASES = FrameSchema(
     "cases",

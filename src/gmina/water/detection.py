@@ -7,7 +7,9 @@ cases into :class:`~gmina.water.models.Alert` rows:
 * one alert per ongoing problem, keyed by (class, location): a case matching an open alert
   updates it (confidence, volume, cost, evidence, last detected);
 * an open alert the engine no longer reports (its location was analysed) is resolved as
-  ``cleared`` — the condition went away;
+  ``cleared`` — the condition went away; if the same episode is reported again within
+  ``REOPEN_WITHIN_H`` (a case that began before the clearing), that alert is reopened rather than
+  a second one raised;
 * a case whose key an operator resolved as a false alarm in the last ``FALSE_ALARM_QUIET_DAYS``
   days opens nothing: operator feedback silences a repeated false alarm at the same place;
 * operator feedback also adapts the member's confidence threshold per alert class
@@ -34,7 +36,7 @@ from gmina.consortium.actors import Actor
 from gmina.consortium.audit import record_audit
 from gmina.consortium.models import Member, Role
 from gmina.engine import ALERT_FAMILY, AlertClass, EngineInput, fuse, run_detectors
-from gmina.engine.fusion import CLEAR_AFTER_H
+from gmina.engine.fusion import CLEAR_AFTER_H, REOPEN_WITHIN_H
 from gmina.water.models import Alert, DetectionRun, DeviceEvent, Meter, Reading, ZoneBoundaryMeter
 from gmina.water.models.alerts import AlertStatus, Resolution, Severity
 from gmina.water.models.choices import ReadType
@@ -196,7 +198,7 @@ def merge_cases(
     analysed_meters: set[int],
     analysed_zones: Collection[int] | None = None,
 ) -> tuple[int, int, int]:
-    """Merge fused cases into the member's alerts; returns (opened, updated, cleared).
+    """Merge fused cases into the member's alerts; returns (opened, updated, cleared), a reopened alert as updated.
 
     An open alert that no case matches is cleared only where this run looked (a meter with readings
     in the window, a zone among ``analysed_zones``; ``None``: every zone) and only once no run has
@@ -208,6 +210,14 @@ def merge_cases(
         (a.alert_class, a.meter_id, a.zone_id): a
         for a in Alert.all_tenants.filter(member_id=member_id).exclude(status=AlertStatus.RESOLVED)
     }
+    cleared_lately: dict[tuple[str, int | None, int | None], Alert] = {}
+    for a in Alert.all_tenants.filter(
+        member_id=member_id,
+        status=AlertStatus.RESOLVED,
+        resolution=Resolution.CLEARED,
+        resolved_at__gte=as_of - timedelta(hours=REOPEN_WITHIN_H),
+    ).order_by("resolved_at"):
+        cleared_lately[(a.alert_class, a.meter_id, a.zone_id)] = a  # the latest per key
     silenced = _silenced(member_id, as_of)
     for case in cases:
         where = _location(case)
@@ -223,6 +233,13 @@ def merge_cases(
             "last_detected_at": as_of,
         }
         alert = open_alerts.get(key)
+        again = cleared_lately.pop(key, None) if alert is None else None
+        if again is not None and again.resolved_at is not None and case["start"] <= again.resolved_at:
+            # the episode it was cleared from: reopened as it stood before (its assignee kept)
+            alert = again
+            alert.status = AlertStatus.ASSIGNED if alert.assigned_to_id is not None else AlertStatus.NEW
+            alert.resolution, alert.resolved_at = "", None
+            open_alerts[key] = alert
         if alert is not None:
             for name, value in values.items():
                 setattr(alert, name, value)

@@ -27,7 +27,9 @@ successive instants ``as_of`` (every ``step_h`` hours from ``start + first_h``; 
 scenario start, as a 60–90-day production window would). A case with confidence ≥ ``min_confidence`` (0.5, the
 ``water`` app's threshold) is *raised* at the first ``as_of`` that reports it. Later runs reporting the same class at
 the same location with an overlapping interval (the engine's fusion rule: 24 h slack) update the same alert; an alert no
-run has reported for ``CLEAR_AFTER_H`` (24 h, the app's rule) is cleared, and a later case there is a new alert. (The
+run has reported for ``CLEAR_AFTER_H`` (24 h, the app's rule) is cleared, and a later case there is a new alert,
+unless it is the same episode reported again within ``REOPEN_WITHIN_H`` (7 days; it began before the clearing),
+which reopens the cleared alert, as the app does. (The
 ``water`` app merges on class and location alone; here a separate episode at the same place is a separate alert, as
 fusion makes it a separate case.) Every case raised along the way counts, including ones a later run drops: an operator
 saw them. The reported time is when the evidence up to that instant sufficed. To make it exact without running the whole
@@ -73,7 +75,7 @@ import pyarrow as pa
 
 from gmina.engine import AlertClass, EngineInput, fuse, registered_detectors, run_detectors
 from gmina.engine.frames import BOUNDARY, EVENTS, METERS, UTC_US
-from gmina.engine.fusion import CLEAR_AFTER_H
+from gmina.engine.fusion import CLEAR_AFTER_H, REOPEN_WITHIN_H
 from gmina.sim.bench.detectors import AlertCandidate
 from gmina.sim.events import EventClass
 
@@ -277,18 +279,21 @@ def replay(
     gap_h: float = 24.0,
     refine_h: float | None = 1.0,
     clear_after_h: float = CLEAR_AFTER_H,
+    reopen_within_h: float = REOPEN_WITHIN_H,
 ) -> list[RaisedCase]:
     """Run the engine at ``start + first_h``, then every ``step_h`` hours up to ``end``; return every case raised.
 
     An alert stays open while each run reports a case of its class at its location whose interval overlaps its own
     (``gap_h`` slack, fusion's rule); an alert no run has reported for ``clear_after_h`` hours is cleared, and a
-    later case there is a new alert (the ``water`` app's merge). With ``refine_h``, a run that raises new alerts is
-    followed by runs of the detectors behind them at every ``refine_h`` hours since the previous run, and each new
-    alert is dated by the earliest of those that already reports it: the time to detect is then exact to
-    ``refine_h``.
+    later case there is a new alert (the ``water`` app's merge) unless it is the cleared alert's episode reported
+    again within ``reopen_within_h`` (it began before the clearing): that reopens the cleared alert. With
+    ``refine_h``, a run that raises new alerts is followed by runs of the detectors behind them at every
+    ``refine_h`` hours since the previous run, and each new alert is dated by the earliest of those that already
+    reports it: the time to detect is then exact to ``refine_h``.
     """
     raised: list[RaisedCase] = []
     open_alerts: dict[tuple[str, str, int], list[RaisedCase]] = {}
+    cleared: dict[tuple[str, str, int], list[tuple[RaisedCase, datetime]]] = {}  # alert, when it was cleared
     gap = timedelta(hours=gap_h)
     previous: datetime | None = None
     for as_of in instants(frames.start, end, step_h, first_h):
@@ -302,6 +307,13 @@ def replay(
                 (a for a in open_alerts.get(key, []) if a not in kept and _overlaps(a, row["start"], row["end"], gap)),
                 None,
             )
+            if known is None:  # the episode of an alert cleared lately, reported again: that alert reopens
+                reopen = timedelta(hours=reopen_within_h)
+                known = next(
+                    (a for a, at in cleared.get(key, []) if a not in kept and row["start"] <= at
+                     and as_of - at <= reopen and _overlaps(a, row["start"], row["end"], gap)),
+                    None,
+                )  # fmt: skip
             if known is None:
                 known = RaisedCase(*key, raised=as_of, start=row["start"], end=row["end"],
                                    confidence=float(row["confidence"]), evidence=str(row["evidence"]))  # fmt: skip
@@ -314,8 +326,12 @@ def replay(
             _refine(frames, new, previous, as_of, refine_h, min_confidence, seed, gap)
         for key, alerts in open_alerts.items():  # unreported alerts are held open for a while
             for alert in alerts:
-                if alert not in still_open.get(key, []) and as_of - alert.runs[-1] < timedelta(hours=clear_after_h):
+                if alert in still_open.get(key, []):
+                    continue
+                if as_of - alert.runs[-1] < timedelta(hours=clear_after_h):
                     still_open.setdefault(key, []).append(alert)
+                else:
+                    cleared.setdefault(key, []).append((alert, as_of))
         open_alerts = still_open
         previous = as_of
     return raised
@@ -425,6 +441,7 @@ class EngineDetector:
             "replay_step_h": self.step_h,
             "refine_h": self.refine_h,
             "clear_after_h": CLEAR_AFTER_H,
+            "reopen_within_h": REOPEN_WITHIN_H,
             "min_confidence": self.min_confidence,
             "seed": self.seed,
             "raised_at": "first replay run reporting the case, refined to the first hour since the previous run",
