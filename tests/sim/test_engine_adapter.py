@@ -163,3 +163,29 @@ def test_detector_names_resolve() -> None:
     assert [d.name for d in resolve_detectors("zero_run, engine")] == ["zero_run", "engine"]
     with pytest.raises(ValueError, match="unknown detector"):
         resolve_detectors("engine,oracle")
+
+
+def test_the_replay_reopens_a_cleared_alert_for_the_same_episode_as_the_app_does() -> None:
+    from types import SimpleNamespace
+    from unittest.mock import patch
+
+    from gmina.sim.bench import engine_adapter
+
+    t0 = datetime(2025, 3, 1, tzinfo=UTC)
+    onset = t0 + timedelta(hours=10)
+
+    def replayed(reported_days: set[int]) -> list[engine_adapter.RaisedCase]:
+        def cases(frames: Any, as_of: datetime, min_confidence: float, seed: int) -> pl.DataFrame:
+            day = int((as_of - t0) / timedelta(days=1))
+            rows = [("network_leak", "zone", 7, onset, None, 0.9, "{}", "network")] if day in reported_days else []
+            schema = ["alert_class", "location_kind", "location_id", "start", "end", "confidence", "evidence"]
+            return pl.DataFrame(rows, schema=[*schema, "detectors"], orient="row")
+
+        with patch.object(engine_adapter, "_cases", cases):
+            frames = SimpleNamespace(start=t0)
+            return replay(frames, t0 + timedelta(days=20), step_h=24.0, refine_h=None)  # type: ignore[arg-type]
+
+    # reported on days 1-2, cleared on day 4 (a day unreported), the same onset again on day 6: one alert
+    assert len(replayed({1, 2, 6, 7})) == 1
+    # … and again on day 13, more than 7 days after the clearing: a second alert
+    assert len(replayed({1, 2, 13})) == 2

@@ -148,6 +148,34 @@ def test_a_false_alarm_silences_the_same_problem_for_a_while(tenant_a: Tenant) -
     assert merge_cases(tenant_a.member.pk, [case(meter.pk)], later, {meter.pk}) == (1, 0, 0)
 
 
+def test_the_same_episode_reported_again_reopens_its_cleared_alert(tenant_a: Tenant) -> None:
+    meter = make_meter(tenant_a.member, "M1")
+    member = tenant_a.member.pk
+    assert merge_cases(member, [case(meter.pk)], T0, set()) == (1, 0, 0)
+    first = Alert.all_tenants.get(meter=meter)
+    actions.assign_alert(operator(tenant_a), first, user=tenant_a.manager)
+    cleared_at = T0 + timedelta(days=2)
+    assert merge_cases(member, [], cleared_at, {meter.pk}) == (0, 0, 1)  # not reported for over a day
+    first.refresh_from_db()
+    assert (first.status, first.resolution) == (AlertStatus.RESOLVED, Resolution.CLEARED)
+    # the engine reports the episode that began at T0 again: the same alert, open as before, assignee kept
+    assert merge_cases(member, [case(meter.pk)], cleared_at + timedelta(days=3), {meter.pk}) == (0, 1, 0)
+    first.refresh_from_db()
+    assert (first.status, first.resolution, first.resolved_at) == (AlertStatus.ASSIGNED, "", None)
+    assert first.assigned_to == tenant_a.manager
+    # cleared again; a case that began after the clearing is a new episode: a new alert
+    assert merge_cases(member, [], cleared_at + timedelta(days=5), {meter.pk}) == (0, 0, 1)
+    first.refresh_from_db()
+    later = {**case(meter.pk), "start": first.resolved_at + timedelta(hours=6)}
+    assert merge_cases(member, [later], first.resolved_at + timedelta(days=1), {meter.pk}) == (1, 0, 0)
+    # and long after a clearing, even the old episode raises a new alert
+    other = make_meter(tenant_a.member, "M2")
+    merge_cases(member, [case(other.pk)], T0, set())
+    merge_cases(member, [], cleared_at, {other.pk})
+    assert merge_cases(member, [case(other.pk)], cleared_at + timedelta(days=8), {other.pk}) == (1, 0, 0)
+    assert Alert.all_tenants.filter(meter__in=[meter, other]).count() == 4
+
+
 def test_feedback_moves_the_threshold_of_a_class_for_that_member_only(tenant_a: Tenant, tenant_b: Tenant) -> None:
     meters = [make_meter(tenant_a.member, f"M{i}") for i in range(5)]
     merge_cases(tenant_a.member.pk, [case(m.pk) for m in meters], T0, set())
