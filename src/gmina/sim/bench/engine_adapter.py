@@ -294,7 +294,7 @@ def replay(
     raised: list[RaisedCase] = []
     open_alerts: dict[tuple[str, str, int], list[RaisedCase]] = {}
     cleared: dict[tuple[str, str, int], list[tuple[RaisedCase, datetime]]] = {}  # alert, when it was cleared
-    gap = timedelta(hours=gap_h)
+    gap, reopen = timedelta(hours=gap_h), timedelta(hours=reopen_within_h)
     previous: datetime | None = None
     for as_of in instants(frames.start, end, step_h, first_h):
         cases = _cases(frames, as_of, min_confidence, seed)
@@ -308,7 +308,6 @@ def replay(
                 None,
             )
             if known is None:  # the episode of an alert cleared lately, reported again: that alert reopens
-                reopen = timedelta(hours=reopen_within_h)
                 known = next(
                     (a for a, at in cleared.get(key, []) if a not in kept and row["start"] <= at
                      and as_of - at <= reopen and _overlaps(a, row["start"], row["end"], gap)),

@@ -25,8 +25,7 @@ class _Interval:
 class _Directory:
     """What one member's meter lookups have found so far, under one stamp (see ``MeterResolver``)."""
 
-    def __init__(self, member_id: int, stamp: int | None) -> None:
-        self.member_id = member_id
+    def __init__(self, stamp: int | None) -> None:
         self.stamp = stamp
         self.lock = threading.Lock()  # a gunicorn worker's threads share it
         self.serials: dict[str, int] = {}
@@ -62,13 +61,13 @@ def _directory(member_id: int) -> _Directory:
     """
     stamp = _current_stamp()
     if stamp is None:
-        return _Directory(member_id, None)
+        return _Directory(None)
     key = (f"{connection.alias}:{connection.settings_dict['NAME']}", member_id)
     with _DIRECTORIES_LOCK:
         found = _DIRECTORIES.get(key)
         if found is not None and found.stamp == stamp and found.size() <= KEEP_UP_TO:
             return found
-        fresh = _DIRECTORIES[key] = _Directory(member_id, stamp)
+        fresh = _DIRECTORIES[key] = _Directory(stamp)
         return fresh
 
 
@@ -145,7 +144,7 @@ class MeterResolver:
             self._learn(pc.filter(refs, is_serial), "serial")
             self._learn(pc.filter(refs, pc.invert(is_serial)), "device")
             serial_keys, serial_ids, device_keys, device_ids, device_from, multi_keys = self._lookup_arrays()
-            multi = dict(self._dir.multi) if len(multi_keys) else {}
+        multi = self._dir.multi  # a learned key's entry is never replaced or removed: read without the lock
         by_serial = pc.take(serial_ids, pc.index_in(refs, value_set=serial_keys))
         device_pos = pc.index_in(refs, value_set=device_keys)
         by_device = pc.take(device_ids, device_pos)
